@@ -1,0 +1,283 @@
+//! The state the rules read and the changes they produce.
+//!
+//! The rules read through [`StateView`], a small trait the store backs with sled trees and tests
+//! back with [`MemoryState`]. They never write: a decision returns [`Changes`], a list of
+//! [`Write`]s and [`Event`]s that the caller applies atomically together with the log position.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::application::Application;
+use crate::command::{Envelope, Outcome};
+use crate::event::Event;
+use crate::facility::SupplyPoint;
+use crate::ids::{ApplicationNumber, NoticeNumber, PartyId, RequestId, StopOnBehalfNumber, SupplyPointNumber};
+use crate::notice::Notice;
+use crate::party::Participant;
+use crate::policy::Policy;
+use crate::stop_on_behalf::StopOnBehalfRequest;
+use crate::time::{Date, Timestamp};
+
+/// The idempotency key of a write: request ids are scoped by the party that sent them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestKey {
+    pub party: PartyId,
+    pub request_id: RequestId,
+}
+
+impl fmt::Display for RequestKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/{}", self.party, self.request_id)
+    }
+}
+
+/// The first answer given to a request id, returned again to every retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub key: RequestKey,
+    /// [`crate::Command::fingerprint`] of the command first sent with this id.
+    pub fingerprint: String,
+    pub outcome: Outcome,
+    pub recorded_at: Timestamp,
+}
+
+/// Something that falls due on a date: a deadline to enforce, or a record to forget.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DueItem {
+    /// An application's matching (switching) or acceptance (others) deadline.
+    Application(ApplicationNumber),
+    /// A stop-on-behalf request's answer deadline.
+    StopOnBehalf(StopOnBehalfNumber),
+    /// A request id's retention ends.
+    Request(RequestKey),
+}
+
+/// A due item and its date. It takes effect on the first tick whose date is after `date`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DueEntry {
+    pub date: Date,
+    pub item: DueItem,
+}
+
+/// The last numbers handed out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub last_application: u64,
+    pub last_stop_on_behalf: u64,
+    pub last_notice: u64,
+}
+
+/// Read access to the replicated state.
+pub trait StateView {
+    fn supply_point(&self, number: &SupplyPointNumber) -> Option<SupplyPoint>;
+    fn application(&self, number: ApplicationNumber) -> Option<Application>;
+    fn stop_on_behalf(&self, number: StopOnBehalfNumber) -> Option<StopOnBehalfRequest>;
+    fn participant(&self, party: &PartyId) -> Option<Participant>;
+    fn request(&self, key: &RequestKey) -> Option<RequestRecord>;
+    /// The business configuration ([`Policy::default`] until an operator sets one).
+    fn policy(&self) -> Policy;
+    fn counters(&self) -> Counters;
+    /// The latest timestamp any applied command carried; time never goes back behind it.
+    fn clock(&self) -> Option<Timestamp>;
+    /// Up to `limit` due entries dated before `date`, earliest first.
+    fn due_before(&self, date: Date, limit: usize) -> Vec<DueEntry>;
+}
+
+/// One change to the state. A key written twice in one [`Changes`] takes the last value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Write {
+    SupplyPoint(SupplyPoint),
+    Application(Application),
+    StopOnBehalf(StopOnBehalfRequest),
+    Participant(Participant),
+    Notice(Notice),
+    Request(RequestRecord),
+    DeleteRequest(RequestKey),
+    Due(DueEntry),
+    DeleteDue(DueEntry),
+    Policy(Policy),
+    Counters(Counters),
+    Clock(Timestamp),
+}
+
+/// What a decision asks the caller to write, atomically.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    pub writes: Vec<Write>,
+    pub events: Vec<Event>,
+}
+
+/// An event with its position: the revision (log index of the entry that produced it) and its
+/// place within that entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub revision: u64,
+    pub index: u32,
+    pub event: Event,
+}
+
+/// The whole state in ordered maps: the reference implementation of [`StateView`], used by tests
+/// and by anything that needs a state without a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryState {
+    pub supply_points: BTreeMap<SupplyPointNumber, SupplyPoint>,
+    pub applications: BTreeMap<ApplicationNumber, Application>,
+    pub stop_on_behalf: BTreeMap<StopOnBehalfNumber, StopOnBehalfRequest>,
+    pub participants: BTreeMap<PartyId, Participant>,
+    pub notices: BTreeMap<NoticeNumber, Notice>,
+    pub requests: BTreeMap<RequestKey, RequestRecord>,
+    pub due: BTreeSet<DueEntry>,
+    pub policy: Option<Policy>,
+    pub counters: Counters,
+    pub clock: Option<Timestamp>,
+    pub events: Vec<StoredEvent>,
+    /// The revision of the last applied command.
+    pub revision: u64,
+}
+
+impl StateView for MemoryState {
+    fn supply_point(&self, number: &SupplyPointNumber) -> Option<SupplyPoint> {
+        self.supply_points.get(number).cloned()
+    }
+    fn application(&self, number: ApplicationNumber) -> Option<Application> {
+        self.applications.get(&number).cloned()
+    }
+    fn stop_on_behalf(&self, number: StopOnBehalfNumber) -> Option<StopOnBehalfRequest> {
+        self.stop_on_behalf.get(&number).cloned()
+    }
+    fn participant(&self, party: &PartyId) -> Option<Participant> {
+        self.participants.get(party).cloned()
+    }
+    fn request(&self, key: &RequestKey) -> Option<RequestRecord> {
+        self.requests.get(key).cloned()
+    }
+    fn policy(&self) -> Policy {
+        self.policy.clone().unwrap_or_default()
+    }
+    fn counters(&self) -> Counters {
+        self.counters
+    }
+    fn clock(&self) -> Option<Timestamp> {
+        self.clock
+    }
+    fn due_before(&self, date: Date, limit: usize) -> Vec<DueEntry> {
+        self.due
+            .iter()
+            .take_while(|entry| entry.date < date)
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+impl MemoryState {
+    /// Applies `changes` as the entry at `revision`.
+    pub fn apply(&mut self, changes: &Changes, revision: u64) {
+        for write in &changes.writes {
+            match write {
+                Write::SupplyPoint(record) => {
+                    self.supply_points.insert(record.number, record.clone());
+                }
+                Write::Application(record) => {
+                    self.applications.insert(record.number, record.clone());
+                }
+                Write::StopOnBehalf(record) => {
+                    self.stop_on_behalf.insert(record.number, record.clone());
+                }
+                Write::Participant(record) => {
+                    self.participants.insert(record.party.clone(), record.clone());
+                }
+                Write::Notice(record) => {
+                    self.notices.insert(record.number, record.clone());
+                }
+                Write::Request(record) => {
+                    self.requests.insert(record.key.clone(), record.clone());
+                }
+                Write::DeleteRequest(key) => {
+                    self.requests.remove(key);
+                }
+                Write::Due(entry) => {
+                    self.due.insert(entry.clone());
+                }
+                Write::DeleteDue(entry) => {
+                    self.due.remove(entry);
+                }
+                Write::Policy(policy) => self.policy = Some(policy.clone()),
+                Write::Counters(counters) => self.counters = *counters,
+                Write::Clock(clock) => self.clock = Some(*clock),
+            }
+        }
+        for (index, event) in changes.events.iter().enumerate() {
+            self.events.push(StoredEvent {
+                revision,
+                index: u32::try_from(index).expect("an entry emits few events"),
+                event: event.clone(),
+            });
+        }
+        self.revision = revision;
+    }
+
+    /// Decides `envelope` at `at` and applies the result as the next revision.
+    pub fn execute(&mut self, envelope: &Envelope, at: Timestamp) -> Outcome {
+        let decision = crate::decide(self, envelope, at);
+        let revision = self.revision + 1;
+        self.apply(&decision.changes, revision);
+        decision.outcome
+    }
+
+    /// A SHA-256 over every record in key order (events excluded): equal on every replica that
+    /// applied the same log.
+    pub fn state_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        let mut add = |tree: &str, key: String, value: &dyn erased::Json| {
+            hasher.update(tree.as_bytes());
+            hasher.update([0]);
+            hasher.update(key.as_bytes());
+            hasher.update([0]);
+            hasher.update(value.json());
+            hasher.update([0]);
+        };
+        for (key, value) in &self.supply_points {
+            add("supply_points", key.to_string(), value);
+        }
+        for (key, value) in &self.applications {
+            add("applications", key.to_string(), value);
+        }
+        for (key, value) in &self.stop_on_behalf {
+            add("stop_on_behalf", key.to_string(), value);
+        }
+        for (key, value) in &self.participants {
+            add("participants", key.to_string(), value);
+        }
+        for (key, value) in &self.notices {
+            add("notices", key.to_string(), value);
+        }
+        for (key, value) in &self.requests {
+            add("requests", key.to_string(), value);
+        }
+        for entry in &self.due {
+            add("due", String::new(), entry);
+        }
+        add("policy", String::new(), &self.policy);
+        add("counters", String::new(), &self.counters);
+        add("clock", String::new(), &self.clock);
+        let digest = hasher.finalize();
+        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+mod erased {
+    /// Canonical JSON of a record, for hashing.
+    pub(super) trait Json {
+        fn json(&self) -> Vec<u8>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).expect("records always serialize")
+        }
+    }
+}
