@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::application::{ApplicationState, ProcedureRequest};
 use crate::facility::{Facility, SupplyState};
+use crate::ids::Actor;
 use crate::ids::{
     ApplicationNumber, LongText, NoticeNumber, PartyId, RequestId, ShortText, StopOnBehalfNumber,
     SupplyPointNumber,
@@ -19,7 +20,6 @@ use crate::policy::Policy;
 use crate::rejection::Rejection;
 use crate::stop_on_behalf::{CustomerIdentity, StopOnBehalfState, Verdict};
 use crate::time::Date;
-use crate::ids::Actor;
 
 /// One supply point in a TSO's import batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,9 +162,16 @@ impl VersionedEnvelope {
 /// What an accepted command answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Accepted {
-    SupplyPointsImported { created: u32, updated: u32 },
-    ParticipantSaved { party: PartyId },
-    ContactsUpdated { party: PartyId },
+    SupplyPointsImported {
+        created: u32,
+        updated: u32,
+    },
+    ParticipantSaved {
+        party: PartyId,
+    },
+    ContactsUpdated {
+        party: PartyId,
+    },
     PolicyConfigured,
     StopOnBehalf {
         number: StopOnBehalfNumber,
@@ -177,7 +184,9 @@ pub enum Accepted {
         /// The counterpart, when this write matched a pair.
         matched_with: Option<ApplicationNumber>,
     },
-    NoticePublished { number: NoticeNumber },
+    NoticePublished {
+        number: NoticeNumber,
+    },
     Ticked {
         /// Deadlines that took effect.
         changed: u32,

@@ -91,7 +91,9 @@ impl Capacity {
             return Err(out_of_range(
                 "capacity",
                 match unit {
-                    CapacityUnit::Ampere => format!("{value} A is not a breaker size (10, 15, 20, 30, 40, 50 or 60)"),
+                    CapacityUnit::Ampere => {
+                        format!("{value} A is not a breaker size (10, 15, 20, 30, 40, 50 or 60)")
+                    }
                     CapacityUnit::KiloVoltAmpere => format!("{value} kVA is not in 1..=49"),
                     CapacityUnit::KiloWatt => format!("{value} kW is not in 1..=499"),
                 },
@@ -181,7 +183,10 @@ impl Facility {
         if !unit_fits_method {
             return Err(out_of_range(
                 "capacity",
-                format!("unit {unit:?} does not fit decision method {:?}", self.decision_method),
+                format!(
+                    "unit {unit:?} does not fit decision method {:?}",
+                    self.decision_method
+                ),
             ));
         }
         match self.voltage {
@@ -191,7 +196,10 @@ impl Facility {
                         self.decision_method,
                         DecisionMethod::MeasuredDemand | DecisionMethod::ConnectedLoad
                     )
-                    && !matches!(self.contract_kind, ContractKind::Lighting | ContractKind::Night);
+                    && !matches!(
+                        self.contract_kind,
+                        ContractKind::Lighting | ContractKind::Night
+                    );
                 if !high_voltage_ok {
                     return Err(out_of_range(
                         "facility",
@@ -215,7 +223,10 @@ impl Facility {
             ));
         }
         for (index, meter) in self.meters.iter().enumerate() {
-            if self.meters[..index].iter().any(|other| other.number == meter.number) {
+            if self.meters[..index]
+                .iter()
+                .any(|other| other.number == meter.number)
+            {
                 return Err(out_of_range(
                     "meters",
                     format!("meter number {} appears twice", meter.number),
@@ -224,7 +235,10 @@ impl Facility {
             if meter.half_hourly_values && !meter.smart {
                 return Err(out_of_range(
                     "meters",
-                    format!("meter {} collects 30-minute values but is not smart", meter.number),
+                    format!(
+                        "meter {} collects 30-minute values but is not smart",
+                        meter.number
+                    ),
                 ));
             }
         }
@@ -299,7 +313,13 @@ impl SupplyPoint {
         self.supply = SupplyState::Stopped;
     }
 
-    fn close_period(&mut self, retailer: RetailerCode, from: Date, until: Date, ended_by: PeriodEnd) {
+    fn close_period(
+        &mut self,
+        retailer: RetailerCode,
+        from: Date,
+        until: Date,
+        ended_by: PeriodEnd,
+    ) {
         self.history.push(SupplyPeriod {
             retailer,
             from,
@@ -344,8 +364,7 @@ mod tests {
         assert!(Capacity::new(0, CapacityUnit::KiloVoltAmpere).is_err());
         assert!(Capacity::new(499, CapacityUnit::KiloWatt).is_ok());
         assert!(Capacity::new(500, CapacityUnit::KiloWatt).is_err());
-        let parsed: Result<Capacity, _> =
-            serde_json::from_str(r#"{"value":35,"unit":"Ampere"}"#);
+        let parsed: Result<Capacity, _> = serde_json::from_str(r#"{"value":35,"unit":"Ampere"}"#);
         assert!(parsed.is_err());
     }
 

@@ -62,7 +62,9 @@ pub fn retailer(text: &str) -> Actor {
 
 /// The TSO of area `number` as an actor.
 pub fn tso(number: u8) -> Actor {
-    Actor::Party(PartyId::Tso(Area::from_number(number).expect("a valid test area")))
+    Actor::Party(PartyId::Tso(
+        Area::from_number(number).expect("a valid test area"),
+    ))
 }
 
 /// The operator `sato`.
@@ -201,12 +203,18 @@ impl World {
     /// Runs `command` as `actor` with a fresh request id, then checks every invariant.
     pub fn run(&mut self, actor: Actor, command: Command) -> Outcome {
         self.next_request += 1;
-        let request_id = RequestId::parse(&format!("request-{}", self.next_request)).expect("valid");
+        let request_id =
+            RequestId::parse(&format!("request-{}", self.next_request)).expect("valid");
         self.run_with_id(actor, request_id, command)
     }
 
     /// Runs `command` as `actor` with `request_id`, then checks every invariant.
-    pub fn run_with_id(&mut self, actor: Actor, request_id: RequestId, command: Command) -> Outcome {
+    pub fn run_with_id(
+        &mut self,
+        actor: Actor,
+        request_id: RequestId,
+        command: Command,
+    ) -> Outcome {
         let envelope = Envelope {
             actor,
             request_id,

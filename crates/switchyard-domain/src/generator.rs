@@ -93,11 +93,28 @@ const NAME_FIRST: [&str; 20] = [
     "Yuzu", "Izumi",
 ];
 const NAME_SECOND: [&str; 8] = [
-    "Energy", "Power", "Denki", "Electric", "Utility", "Supply", "Grid Services", "Home Power",
+    "Energy",
+    "Power",
+    "Denki",
+    "Electric",
+    "Utility",
+    "Supply",
+    "Grid Services",
+    "Home Power",
 ];
 const SURNAMES: [&str; 12] = [
-    "Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura",
-    "Kobayashi", "Kato", "Yoshida", "Yamada",
+    "Sato",
+    "Suzuki",
+    "Takahashi",
+    "Tanaka",
+    "Watanabe",
+    "Ito",
+    "Yamamoto",
+    "Nakamura",
+    "Kobayashi",
+    "Kato",
+    "Yoshida",
+    "Yamada",
 ];
 const GIVEN_NAMES: [&str; 12] = [
     "Haruto", "Yui", "Sota", "Hina", "Ren", "Aoi", "Minato", "Mei", "Yuto", "Sakura", "Riku",
@@ -152,9 +169,8 @@ impl SampleData {
             .map(|index| {
                 let area = Area::ALL[random.weighted(&AREA_WEIGHTS)];
                 let office = random.below(100_000_000);
-                let number =
-                    SupplyPointNumber::parse(&format!("{area}{office:08}{index:012}"))
-                        .expect("22 digits with a valid area");
+                let number = SupplyPointNumber::parse(&format!("{area}{office:08}{index:012}"))
+                    .expect("22 digits with a valid area");
                 let facility = facility(&mut random, index);
                 let supply = if random.chance(30) {
                     SupplyState::Stopped
@@ -163,7 +179,9 @@ impl SampleData {
                     let offset = random.below(supply_days) as i32;
                     SupplyState::Supplying {
                         retailer,
-                        since: first_supply_day.add_days(offset).min(config.as_of.add_days(-1)),
+                        since: first_supply_day
+                            .add_days(offset)
+                            .min(config.as_of.add_days(-1)),
                     }
                 };
                 SupplyPointImport {
@@ -229,7 +247,11 @@ fn contacts(random: &mut SplitMix64, slug: &str) -> Vec<Contact> {
         .iter()
         .map(|role| {
             let name = format!("{} {}", random.pick(&SURNAMES), random.pick(&GIVEN_NAMES));
-            let mailbox = if *role == "operations desk" { "ops" } else { "alerts" };
+            let mailbox = if *role == "operations desk" {
+                "ops"
+            } else {
+                "alerts"
+            };
             Contact {
                 name: PersonName::parse(&name).expect("generated names are valid"),
                 role: ShortText::parse(role).expect("a valid role"),
@@ -264,7 +286,8 @@ fn facility(random: &mut SplitMix64, index: usize) -> Facility {
         match random.weighted(&[850, 100, 30, 20]) {
             0 => {
                 if random.chance(800) {
-                    let amperes = [10, 15, 20, 30, 40, 50, 60][random.weighted(&[2, 3, 10, 35, 30, 10, 10])];
+                    let amperes =
+                        [10, 15, 20, 30, 40, 50, 60][random.weighted(&[2, 3, 10, 35, 30, 10, 10])];
                     (
                         VoltageClass::Low,
                         ContractKind::Lighting,
@@ -343,8 +366,14 @@ mod tests {
     /// The same seed gives identical data; another seed gives different data.
     #[test]
     fn deterministic() {
-        assert_eq!(SampleData::generate(&config(7)), SampleData::generate(&config(7)));
-        assert_ne!(SampleData::generate(&config(7)), SampleData::generate(&config(8)));
+        assert_eq!(
+            SampleData::generate(&config(7)),
+            SampleData::generate(&config(7))
+        );
+        assert_ne!(
+            SampleData::generate(&config(7)),
+            SampleData::generate(&config(8))
+        );
     }
 
     /// Generated data is varied (every area, both voltages, stopped and supplied points, smart
@@ -356,12 +385,31 @@ mod tests {
         assert_eq!(data.retailers.len(), 20);
         let points = &data.supply_points;
         for area in Area::ALL {
-            assert!(points.iter().any(|point| point.number.area() == area), "no point in {area}");
+            assert!(
+                points.iter().any(|point| point.number.area() == area),
+                "no point in {area}"
+            );
         }
-        assert!(points.iter().any(|point| point.facility.voltage == VoltageClass::High));
-        assert!(points.iter().any(|point| point.supply == SupplyState::Stopped));
-        assert!(points.iter().any(|point| point.facility.needs_meter_replacement()));
-        assert!(points.iter().any(|point| point.facility.decision_method == DecisionMethod::AmpereBreaker));
+        assert!(
+            points
+                .iter()
+                .any(|point| point.facility.voltage == VoltageClass::High)
+        );
+        assert!(
+            points
+                .iter()
+                .any(|point| point.supply == SupplyState::Stopped)
+        );
+        assert!(
+            points
+                .iter()
+                .any(|point| point.facility.needs_meter_replacement())
+        );
+        assert!(
+            points
+                .iter()
+                .any(|point| point.facility.decision_method == DecisionMethod::AmpereBreaker)
+        );
         let mut numbers: Vec<_> = points.iter().map(|point| point.number).collect();
         numbers.sort();
         numbers.dedup();
@@ -372,7 +420,11 @@ mod tests {
         let operator = OperatorId::parse("seed").unwrap();
         for envelope in data.commands(&operator) {
             let outcome = state.execute(&envelope, at);
-            assert!(outcome.is_ok(), "{} refused: {outcome:?}", envelope.request_id);
+            assert!(
+                outcome.is_ok(),
+                "{} refused: {outcome:?}",
+                envelope.request_id
+            );
         }
         assert_eq!(state.supply_points.len(), points.len());
         assert_eq!(state.participants.len(), 30);

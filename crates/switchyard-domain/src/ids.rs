@@ -585,7 +585,9 @@ mod tests {
         for text in ["A0123", "T03", "T10", "op:sato", "op:a.b-c_1"] {
             assert_eq!(PartyId::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["A123", "A01234", "T00", "T11", "T3", "op:", "op:Sato", "B0123", ""] {
+        for bad in [
+            "A123", "A01234", "T00", "T11", "T3", "op:", "op:Sato", "B0123", "",
+        ] {
             assert!(PartyId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

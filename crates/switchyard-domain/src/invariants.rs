@@ -105,7 +105,10 @@ fn supply_point(view: &impl View, number: &SupplyPointNumber) -> Result<(), Viol
         return Err(violation(1, format!("supply point {number} is missing")));
     };
     if point.number != *number {
-        return Err(violation(1, format!("supply point {number} is stored as {}", point.number)));
+        return Err(violation(
+            1,
+            format!("supply point {number} is stored as {}", point.number),
+        ));
     }
     point
         .facility
@@ -116,10 +119,16 @@ fn supply_point(view: &impl View, number: &SupplyPointNumber) -> Result<(), Viol
     let mut open = Vec::new();
     for application_number in &point.open_applications {
         if !seen.insert(*application_number) {
-            return Err(violation(2, format!("{application_number} is listed twice on {number}")));
+            return Err(violation(
+                2,
+                format!("{application_number} is listed twice on {number}"),
+            ));
         }
         let Some(application) = view.application(*application_number) else {
-            return Err(violation(2, format!("{application_number} on {number} is missing")));
+            return Err(violation(
+                2,
+                format!("{application_number} on {number} is missing"),
+            ));
         };
         if !application.state.is_open() || application.supply_point != *number {
             return Err(violation(
@@ -138,7 +147,11 @@ fn supply_point(view: &impl View, number: &SupplyPointNumber) -> Result<(), Viol
             Problem::NotSupplier { .. } | Problem::AlreadySupplier => 3,
             _ => 2,
         };
-        return Err(violation(invariant, format!("on {number}: {}", conflict.describe())));
+        debug_assert!(conflict.problem.is_against_current_state() || invariant == 2);
+        return Err(violation(
+            invariant,
+            format!("on {number}: {}", conflict.describe()),
+        ));
     }
 
     for request_number in &point.pending_stop_on_behalf {
@@ -164,7 +177,10 @@ fn supply_history(point: &SupplyPoint) -> Result<(), Violation> {
         if period.from > period.until {
             return Err(violation(
                 5,
-                format!("on {number}: period of {} ends before it starts", period.retailer),
+                format!(
+                    "on {number}: period of {} ends before it starts",
+                    period.retailer
+                ),
             ));
         }
     }
@@ -222,7 +238,11 @@ fn application_pair(view: &impl View, application: &Application) -> Result<(), V
     if !state_fits {
         return Err(violation(
             4,
-            format!("{number}: a {:?} cannot be {:?}", application.procedure(), application.state),
+            format!(
+                "{number}: a {:?} cannot be {:?}",
+                application.procedure(),
+                application.state
+            ),
         ));
     }
     let needs_counterpart = matches!(
@@ -231,12 +251,18 @@ fn application_pair(view: &impl View, application: &Application) -> Result<(), V
     ) || (switching && application.state == ApplicationState::Completed);
     let Some(counterpart_number) = application.matched_with else {
         if needs_counterpart {
-            return Err(violation(4, format!("{number} is {:?} without a counterpart", application.state)));
+            return Err(violation(
+                4,
+                format!("{number} is {:?} without a counterpart", application.state),
+            ));
         }
         return Ok(());
     };
     let Some(counterpart) = view.application(counterpart_number) else {
-        return Err(violation(4, format!("{number} is matched with missing {counterpart_number}")));
+        return Err(violation(
+            4,
+            format!("{number} is matched with missing {counterpart_number}"),
+        ));
     };
     let opposite = match application.procedure() {
         Procedure::SwitchIn => Procedure::SwitchOut,
@@ -253,7 +279,9 @@ fn application_pair(view: &impl View, application: &Application) -> Result<(), V
     if !consistent {
         return Err(violation(
             4,
-            format!("{number} and {counterpart_number} do not form one switch of the same point, date and state"),
+            format!(
+                "{number} and {counterpart_number} do not form one switch of the same point, date and state"
+            ),
         ));
     }
     Ok(())

@@ -37,18 +37,16 @@ pub mod fixtures;
 pub mod generator;
 pub mod invariants;
 
-pub use decide::{Decision, decide};
 pub use application::{
     Application, ApplicationState, CustomerDetails, Procedure, ProcedureRequest, Transition,
     UpdateFlag,
 };
-pub use command::{
-    Accepted, Command, Envelope, Outcome, SupplyPointImport, VersionedEnvelope,
-};
+pub use command::{Accepted, Command, Envelope, Outcome, SupplyPointImport, VersionedEnvelope};
+pub use decide::{Decision, decide};
 pub use event::{Audience, Event, EventKind};
 pub use facility::{
-    Capacity, CapacityUnit, ContractKind, DecisionMethod, Facility, Meter, PeriodEnd,
-    SupplyPeriod, SupplyPoint, SupplyState, VoltageClass,
+    Capacity, CapacityUnit, ContractKind, DecisionMethod, Facility, Meter, PeriodEnd, SupplyPeriod,
+    SupplyPoint, SupplyState, VoltageClass,
 };
 pub use ids::{
     Actor, ApplicationNumber, Area, ContractNumber, EmailAddress, LongText, MeterNumber,

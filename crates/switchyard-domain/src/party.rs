@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EmailAddress, PartyId, PersonName, PhoneNumber, ShortText, ValueError, out_of_range};
+use crate::ids::{
+    EmailAddress, PartyId, PersonName, PhoneNumber, ShortText, ValueError, out_of_range,
+};
 
 /// Someone to reach at a participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -74,27 +74,50 @@ impl Policy {
         if self.calendar.holidays.len() > Calendar::HOLIDAYS_MAX {
             return Err(out_of_range(
                 "holidays",
-                format!("{} holidays; at most {}", self.calendar.holidays.len(), Calendar::HOLIDAYS_MAX),
+                format!(
+                    "{} holidays; at most {}",
+                    self.calendar.holidays.len(),
+                    Calendar::HOLIDAYS_MAX
+                ),
             ));
         }
         for (index, lead_times) in self.lead_times.iter().enumerate() {
-            for lead in [lead_times.switching, lead_times.switching_with_meter_works, lead_times.other] {
-                if lead.business_days > LeadTime::COMPONENT_MAX || lead.calendar_days > LeadTime::COMPONENT_MAX {
+            for lead in [
+                lead_times.switching,
+                lead_times.switching_with_meter_works,
+                lead_times.other,
+            ] {
+                if lead.business_days > LeadTime::COMPONENT_MAX
+                    || lead.calendar_days > LeadTime::COMPONENT_MAX
+                {
                     return Err(out_of_range(
                         "lead time",
-                        format!("area {:02}: each part must be at most {} days", index + 1, LeadTime::COMPONENT_MAX),
+                        format!(
+                            "area {:02}: each part must be at most {} days",
+                            index + 1,
+                            LeadTime::COMPONENT_MAX
+                        ),
                     ));
                 }
             }
         }
         if !(1..=30).contains(&self.stop_on_behalf_answer_business_days) {
-            return Err(out_of_range("stop-on-behalf answer days", "must be in 1..=30"));
+            return Err(out_of_range(
+                "stop-on-behalf answer days",
+                "must be in 1..=30",
+            ));
         }
         if !(30..=730).contains(&self.effective_date_horizon_days) {
-            return Err(out_of_range("effective date horizon", "must be in 30..=730 days"));
+            return Err(out_of_range(
+                "effective date horizon",
+                "must be in 30..=730 days",
+            ));
         }
         if !(1..=90).contains(&self.request_id_retention_days) {
-            return Err(out_of_range("request id retention", "must be in 1..=90 days"));
+            return Err(out_of_range(
+                "request id retention",
+                "must be in 1..=90 days",
+            ));
         }
         Ok(())
     }

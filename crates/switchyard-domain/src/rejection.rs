@@ -75,7 +75,9 @@ pub enum Rejection {
         supply_point: SupplyPointNumber,
         retailer: RetailerCode,
     },
-    #[error("{retailer} already has stop-on-behalf request {existing} pending on supply point {supply_point}")]
+    #[error(
+        "{retailer} already has stop-on-behalf request {existing} pending on supply point {supply_point}"
+    )]
     StopOnBehalfAlreadyPending {
         supply_point: SupplyPointNumber,
         retailer: RetailerCode,
@@ -102,7 +104,9 @@ pub enum Rejection {
         number: StopOnBehalfNumber,
         reason: String,
     },
-    #[error("supply point {supply_point} already has an open {procedure:?} application, {existing}")]
+    #[error(
+        "supply point {supply_point} already has an open {procedure:?} application, {existing}"
+    )]
     OpenApplicationExists {
         supply_point: SupplyPointNumber,
         procedure: Procedure,
@@ -114,14 +118,18 @@ pub enum Rejection {
         date: Date,
         existing: ApplicationNumber,
     },
-    #[error("the open {counterpart_procedure:?} {counterpart} on the same supply point is effective {counterpart_date}, not {date}")]
+    #[error(
+        "the open {counterpart_procedure:?} {counterpart} on the same supply point is effective {counterpart_date}, not {date}"
+    )]
     CounterpartDateMismatch {
         counterpart: ApplicationNumber,
         counterpart_procedure: Procedure,
         counterpart_date: Date,
         date: Date,
     },
-    #[error("{procedure:?} effective {date} conflicts with the open applications on supply point {supply_point}: {reason}")]
+    #[error(
+        "{procedure:?} effective {date} conflicts with the open applications on supply point {supply_point}: {reason}"
+    )]
     TimelineConflict {
         supply_point: SupplyPointNumber,
         procedure: Procedure,
@@ -153,7 +161,9 @@ pub enum Rejection {
         number: ApplicationNumber,
         max: usize,
     },
-    #[error("application {number} is {state:?}; the TSO acts only on matched or accepted applications")]
+    #[error(
+        "application {number} is {state:?}; the TSO acts only on matched or accepted applications"
+    )]
     NotAwaitingTso {
         number: ApplicationNumber,
         state: ApplicationState,

@@ -14,7 +14,10 @@ use crate::application::Application;
 use crate::command::{Envelope, Outcome};
 use crate::event::Event;
 use crate::facility::SupplyPoint;
-use crate::ids::{ApplicationNumber, NoticeNumber, PartyId, RequestId, StopOnBehalfNumber, SupplyPointNumber};
+use crate::ids::{
+    ApplicationNumber, NoticeNumber, PartyId, RequestId, StopOnBehalfNumber, SupplyPointNumber,
+    ValueError,
+};
 use crate::notice::Notice;
 use crate::party::Participant;
 use crate::policy::Policy;
@@ -22,10 +25,41 @@ use crate::stop_on_behalf::StopOnBehalfRequest;
 use crate::time::{Date, Timestamp};
 
 /// The idempotency key of a write: request ids are scoped by the party that sent them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serialized as the text `party/request-id` (neither part may contain `/`), so that it can key
+/// a map in any format.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestKey {
     pub party: PartyId,
     pub request_id: RequestId,
+}
+
+impl RequestKey {
+    /// Parses `party/request-id`.
+    pub fn parse(text: &str) -> Result<RequestKey, ValueError> {
+        let (party, request_id) = text.split_once('/').ok_or_else(|| ValueError::Malformed {
+            kind: "request key".to_owned(),
+            expected: "party/request-id".to_owned(),
+            got: text.chars().take(48).collect(),
+        })?;
+        Ok(RequestKey {
+            party: PartyId::parse(party)?,
+            request_id: RequestId::parse(request_id)?,
+        })
+    }
+}
+
+impl Serialize for RequestKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RequestKey, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        RequestKey::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 impl fmt::Display for RequestKey {
@@ -188,7 +222,8 @@ impl MemoryState {
                     self.stop_on_behalf.insert(record.number, record.clone());
                 }
                 Write::Participant(record) => {
-                    self.participants.insert(record.party.clone(), record.clone());
+                    self.participants
+                        .insert(record.party.clone(), record.clone());
                 }
                 Write::Notice(record) => {
                     self.notices.insert(record.number, record.clone());

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    ApplicationNumber, ContractNumber, PersonName, PostalAddress, RetailerCode,
-    StopOnBehalfNumber, SupplyPointNumber, ValueError, out_of_range,
+    ApplicationNumber, ContractNumber, PersonName, PostalAddress, RetailerCode, StopOnBehalfNumber,
+    SupplyPointNumber, ValueError, out_of_range,
 };
 use crate::time::{Date, Timestamp};
 

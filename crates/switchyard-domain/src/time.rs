@@ -28,8 +28,7 @@ impl Timestamp {
     /// The calendar date in Japan at this instant.
     pub fn jst_date(self) -> Date {
         let days = (self.0 + JST_OFFSET_MILLISECONDS).div_euclid(MILLISECONDS_PER_DAY);
-        Date::from_days_since_epoch(i32::try_from(days).unwrap_or(i32::MAX))
-            .unwrap_or(Date::MAX)
+        Date::from_days_since_epoch(i32::try_from(days).unwrap_or(i32::MAX)).unwrap_or(Date::MAX)
     }
 
     /// The instant at which `date` begins in Japan.
@@ -192,7 +191,8 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = month as i32;
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i32 - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i32 - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -206,7 +206,11 @@ fn civil_from_days(days: i32) -> (i32, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i32::from(month <= 2);
     (year, month, day)
 }
@@ -342,11 +346,20 @@ mod tests {
             calendar_days: 2,
         };
         // Effective Monday 2026-11-30: minus 2 days is Saturday; one business day before is Fri.
-        assert_eq!(lead.deadline(&calendar, date("2026-11-30")), date("2026-11-27"));
+        assert_eq!(
+            lead.deadline(&calendar, date("2026-11-30")),
+            date("2026-11-27")
+        );
         // Effective Friday 2026-12-04: minus 2 days is Wednesday; one business day before is Tue.
-        assert_eq!(lead.deadline(&calendar, date("2026-12-04")), date("2026-12-01"));
+        assert_eq!(
+            lead.deadline(&calendar, date("2026-12-04")),
+            date("2026-12-01")
+        );
         calendar.holidays.insert(date("2026-12-01"));
-        assert_eq!(lead.deadline(&calendar, date("2026-12-04")), date("2026-11-30"));
+        assert_eq!(
+            lead.deadline(&calendar, date("2026-12-04")),
+            date("2026-11-30")
+        );
         // On Thursday 2026-11-26 the earliest effective date has a deadline not before today.
         let earliest = lead.earliest_effective_date(&calendar, date("2026-11-26"));
         assert_eq!(earliest, date("2026-11-29"));

@@ -7,7 +7,9 @@ use crate::application::{
 use crate::command::{Accepted, Command, Outcome};
 use crate::decide::{Tx, acting_retailer, acting_tso, not_permitted, retailer, tso};
 use crate::event::{Audience, Event, EventKind};
-use crate::facility::{CapacityUnit, DecisionMethod, PeriodEnd, SupplyPoint, SupplyState, VoltageClass};
+use crate::facility::{
+    CapacityUnit, DecisionMethod, PeriodEnd, SupplyPoint, SupplyState, VoltageClass,
+};
 use crate::ids::{ApplicationNumber, Area, ShortText, SupplyPointNumber};
 use crate::rejection::Rejection;
 use crate::state::{DueEntry, DueItem, StateView};
@@ -31,14 +33,14 @@ pub(crate) fn submit<S: StateView + ?Sized>(
     let mut supply_point = tx.existing_supply_point(supply_point_number)?;
     let procedure = request.procedure();
     let open = open_applications(tx, &supply_point);
-    if procedure.is_switching() {
-        if let Some(existing) = open.iter().find(|other| other.procedure() == procedure) {
-            return Err(Rejection::OpenApplicationExists {
-                supply_point: *supply_point_number,
-                procedure,
-                existing: existing.number,
-            });
-        }
+    if procedure.is_switching()
+        && let Some(existing) = open.iter().find(|other| other.procedure() == procedure)
+    {
+        return Err(Rejection::OpenApplicationExists {
+            supply_point: *supply_point_number,
+            procedure,
+            existing: existing.number,
+        });
     }
     if open.len() >= OPEN_APPLICATIONS_MAX {
         return Err(Rejection::TimelineConflict {
@@ -193,7 +195,13 @@ pub(crate) fn cancel<S: StateView + ?Sized>(
         from_revision: revision,
         fingerprint,
     });
-    close(tx, &mut supply_point, &mut application, ApplicationState::Cancelled, None);
+    close(
+        tx,
+        &mut supply_point,
+        &mut application,
+        ApplicationState::Cancelled,
+        None,
+    );
     tx.put_supply_point(supply_point);
     let accepted = answer(&application);
     tx.put_application(application);
@@ -249,10 +257,10 @@ pub(crate) fn complete<S: StateView + ?Sized>(
             return Err(invalid(format!("the current supply began on {since}")));
         }
         SupplyState::Stopped => {
-            if let Some(last) = supply_point.history.last() {
-                if last.until >= actual_date {
-                    return Err(invalid(format!("the last supply ended on {}", last.until)));
-                }
+            if let Some(last) = supply_point.history.last()
+                && last.until >= actual_date
+            {
+                return Err(invalid(format!("the last supply ended on {}", last.until)));
             }
         }
         SupplyState::Supplying { .. } => {}
@@ -275,14 +283,20 @@ pub(crate) fn complete<S: StateView + ?Sized>(
             let incoming = switch_in.applicant;
             let outgoing = switch_out.applicant;
             let switch_in_number = switch_in.number;
-            if let ProcedureRequest::SwitchIn { stop_on_behalf } = switch_in.request {
-                if let Some(mut request) = tx.stop_on_behalf(stop_on_behalf) {
-                    request.used_by = Some(switch_in_number);
-                    tx.put_stop_on_behalf(request);
-                }
+            if let ProcedureRequest::SwitchIn { stop_on_behalf } = switch_in.request
+                && let Some(mut request) = tx.stop_on_behalf(stop_on_behalf)
+            {
+                request.used_by = Some(switch_in_number);
+                tx.put_stop_on_behalf(request);
             }
             supply_point.begin_period(incoming, actual_date, PeriodEnd::Switched);
-            close(tx, &mut supply_point, counterpart, ApplicationState::Completed, None);
+            close(
+                tx,
+                &mut supply_point,
+                counterpart,
+                ApplicationState::Completed,
+                None,
+            );
             counterpart.completed_on = Some(actual_date);
             tx.put_application(counterpart.clone());
             tx.emit(Event {
@@ -325,7 +339,13 @@ pub(crate) fn complete<S: StateView + ?Sized>(
         Procedure::CustomerInfoChange => {}
     }
     application.completed_on = Some(actual_date);
-    close(tx, &mut supply_point, &mut application, ApplicationState::Completed, None);
+    close(
+        tx,
+        &mut supply_point,
+        &mut application,
+        ApplicationState::Completed,
+        None,
+    );
     tx.put_supply_point(supply_point);
     let accepted = answer(&application);
     tx.put_application(application);
@@ -351,10 +371,22 @@ pub(crate) fn reject<S: StateView + ?Sized>(
     };
     if let Some(counterpart) = application.matched_with {
         let mut counterpart = tx.existing_application(counterpart)?;
-        close(tx, &mut supply_point, &mut counterpart, final_state, Some(reason.clone()));
+        close(
+            tx,
+            &mut supply_point,
+            &mut counterpart,
+            final_state,
+            Some(reason.clone()),
+        );
         tx.put_application(counterpart);
     }
-    close(tx, &mut supply_point, &mut application, final_state, Some(reason.clone()));
+    close(
+        tx,
+        &mut supply_point,
+        &mut application,
+        final_state,
+        Some(reason.clone()),
+    );
     tx.put_supply_point(supply_point);
     let accepted = answer(&application);
     tx.put_application(application);
@@ -395,7 +427,10 @@ fn own_application<S: StateView + ?Sized>(
     if application.applicant != applicant {
         return Err(not_permitted(
             tx,
-            &format!("{action} {number}, which {} submitted", application.applicant),
+            &format!(
+                "{action} {number}, which {} submitted",
+                application.applicant
+            ),
         ));
     }
     Ok(application)
@@ -600,7 +635,11 @@ fn check_timeline(
     let Err(conflict) = timeline::check(&supply_point.supply, &all) else {
         return Ok(());
     };
-    Err(timeline_rejection(supply_point.number, candidate, &conflict))
+    Err(timeline_rejection(
+        supply_point.number,
+        candidate,
+        &conflict,
+    ))
 }
 
 fn timeline_rejection(
@@ -608,42 +647,35 @@ fn timeline_rejection(
     candidate: &Application,
     conflict: &Conflict,
 ) -> Rejection {
-    if let Problem::DateTaken { other } = conflict.problem {
-        let existing = if other == candidate.number {
-            conflict.application
-        } else {
-            other
-        };
-        return Rejection::EffectiveDateTaken {
+    match conflict.problem {
+        Problem::DateTaken { other } => Rejection::EffectiveDateTaken {
             supply_point,
             date: conflict.date,
-            existing,
-        };
-    }
-    if conflict.application == candidate.number && !conflict.after_other_applications {
-        match conflict.problem {
-            Problem::NotSupplying => return Rejection::NotSupplying { supply_point },
-            Problem::NotStopped => return Rejection::NotStopped { supply_point },
-            Problem::NotSupplier { .. } => {
-                return Rejection::NotCurrentRetailer {
-                    supply_point,
-                    retailer: candidate.applicant,
-                };
-            }
-            Problem::AlreadySupplier => {
-                return Rejection::AlreadyCurrentRetailer {
-                    supply_point,
-                    retailer: candidate.applicant,
-                };
-            }
-            Problem::DateTaken { .. } | Problem::SwitchHalvesDisagree { .. } => {}
-        }
-    }
-    Rejection::TimelineConflict {
-        supply_point,
-        procedure: candidate.procedure(),
-        date: candidate.effective_date,
-        reason: conflict.describe(),
+            existing: if other == candidate.number {
+                conflict.application
+            } else {
+                other
+            },
+        },
+        // Against the current state only the candidate can fail: the others passed before.
+        Problem::NotSupplying => Rejection::NotSupplying { supply_point },
+        Problem::NotStopped => Rejection::NotStopped { supply_point },
+        Problem::NotSupplier { .. } => Rejection::NotCurrentRetailer {
+            supply_point,
+            retailer: candidate.applicant,
+        },
+        Problem::AlreadySupplier => Rejection::AlreadyCurrentRetailer {
+            supply_point,
+            retailer: candidate.applicant,
+        },
+        Problem::SwitchHalvesDisagree { .. }
+        | Problem::SecondSupplyChange { .. }
+        | Problem::AfterSupplyChange { .. } => Rejection::TimelineConflict {
+            supply_point,
+            procedure: candidate.procedure(),
+            date: candidate.effective_date,
+            reason: conflict.describe(),
+        },
     }
 }
 

@@ -44,14 +44,14 @@ pub(crate) fn import_supply_points<S: StateView + ?Sized>(
                 supply_point: point.number,
             });
         }
-        if let Some(actor_area) = actor_area {
-            if point.number.area() != actor_area {
-                return Err(Rejection::OutsideArea {
-                    supply_point: point.number,
-                    supply_point_area: point.number.area(),
-                    actor_area,
-                });
-            }
+        if let Some(actor_area) = actor_area
+            && point.number.area() != actor_area
+        {
+            return Err(Rejection::OutsideArea {
+                supply_point: point.number,
+                supply_point_area: point.number.area(),
+                actor_area,
+            });
         }
         point
             .facility

@@ -60,21 +60,21 @@ pub fn decide<S: StateView + ?Sized>(state: &S, envelope: &Envelope, at: Timesta
         // The system's ticks are idempotent by nature and are not recorded.
         Actor::System => None,
     };
-    if let Some(key) = &request_key {
-        if let Some(record) = state.request(key) {
-            let outcome = if record.fingerprint == fingerprint {
-                record.outcome
-            } else {
-                Err(Rejection::RequestIdReused {
-                    request_id: envelope.request_id.clone(),
-                })
-            };
-            return Decision {
-                outcome,
-                changes: Changes::default(),
-                replayed: true,
-            };
-        }
+    if let Some(key) = &request_key
+        && let Some(record) = state.request(key)
+    {
+        let outcome = if record.fingerprint == fingerprint {
+            record.outcome
+        } else {
+            Err(Rejection::RequestIdReused {
+                request_id: envelope.request_id.clone(),
+            })
+        };
+        return Decision {
+            outcome,
+            changes: Changes::default(),
+            replayed: true,
+        };
     }
 
     let now = state.clock().map_or(at, |clock| clock.max(at));
@@ -156,9 +156,7 @@ fn execute<S: StateView + ?Sized>(tx: &mut Tx<'_, S>, command: &Command) -> Outc
             number,
             actual_date,
         } => applications::complete(tx, *number, *actual_date),
-        Command::RejectApplication { number, reason } => {
-            applications::reject(tx, *number, reason)
-        }
+        Command::RejectApplication { number, reason } => applications::reject(tx, *number, reason),
         Command::Tick => tick::tick(tx),
     }
 }
@@ -325,10 +323,13 @@ impl<'a, S: StateView + ?Sized> Tx<'a, S> {
 
     /// The supply points this transaction wrote, directly or through an application or request.
     pub(crate) fn touched_supply_points(&self) -> BTreeSet<SupplyPointNumber> {
-        let mut touched: BTreeSet<SupplyPointNumber> =
-            self.supply_points.keys().copied().collect();
+        let mut touched: BTreeSet<SupplyPointNumber> = self.supply_points.keys().copied().collect();
         touched.extend(self.applications.values().map(|record| record.supply_point));
-        touched.extend(self.stop_on_behalf.values().map(|record| record.supply_point));
+        touched.extend(
+            self.stop_on_behalf
+                .values()
+                .map(|record| record.supply_point),
+        );
         touched
     }
 

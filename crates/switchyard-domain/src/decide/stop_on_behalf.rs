@@ -7,9 +7,7 @@ use crate::facility::SupplyPoint;
 use crate::ids::{StopOnBehalfNumber, SupplyPointNumber};
 use crate::rejection::Rejection;
 use crate::state::{DueEntry, DueItem, StateView};
-use crate::stop_on_behalf::{
-    CustomerIdentity, StopOnBehalfRequest, StopOnBehalfState, Verdict,
-};
+use crate::stop_on_behalf::{CustomerIdentity, StopOnBehalfRequest, StopOnBehalfState, Verdict};
 use crate::time::Date;
 
 /// The new retailer registers a request to the current retailer. It must not supply the point
@@ -51,14 +49,14 @@ pub(crate) fn register<S: StateView + ?Sized>(
         });
     }
     for pending in &supply_point.pending_stop_on_behalf {
-        if let Some(existing) = tx.stop_on_behalf(*pending) {
-            if existing.requester == requester {
-                return Err(Rejection::StopOnBehalfAlreadyPending {
-                    supply_point: *supply_point_number,
-                    retailer: requester,
-                    existing: existing.number,
-                });
-            }
+        if let Some(existing) = tx.stop_on_behalf(*pending)
+            && existing.requester == requester
+        {
+            return Err(Rejection::StopOnBehalfAlreadyPending {
+                supply_point: *supply_point_number,
+                retailer: requester,
+                existing: existing.number,
+            });
         }
     }
     if supply_point.pending_stop_on_behalf.len() >= SupplyPoint::PENDING_STOP_ON_BEHALF_MAX {
@@ -120,7 +118,10 @@ pub(crate) fn judge<S: StateView + ?Sized>(
     if request.addressee != judge {
         return Err(not_permitted(
             tx,
-            &format!("judge {number}, which is addressed to {}", request.addressee),
+            &format!(
+                "judge {number}, which is addressed to {}",
+                request.addressee
+            ),
         ));
     }
     require_pending(&request, "Registered to be judged")?;

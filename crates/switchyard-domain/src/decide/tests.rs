@@ -79,7 +79,10 @@ fn stop_on_behalf_register() {
     let request = &world.state.stop_on_behalf[&number];
     assert_eq!(request.addressee, code(R1));
     assert_eq!(request.answer_deadline, date("2026-12-03"));
-    assert_eq!(world.state.supply_points[&point(SMART)].pending_stop_on_behalf, vec![number]);
+    assert_eq!(
+        world.state.supply_points[&point(SMART)].pending_stop_on_behalf,
+        vec![number]
+    );
     let event = &world.state.events.last().unwrap().event;
     assert!(event.audience.includes(&PartyId::Retailer(code(R1))));
     assert!(event.audience.includes(&PartyId::Retailer(code(R2))));
@@ -92,8 +95,15 @@ fn stop_on_behalf_register() {
 fn stop_on_behalf_judge_ok_and_ng() {
     let mut world = World::new();
     let number = world.stop_on_behalf_ok(SMART, R2);
-    assert_eq!(world.state.stop_on_behalf[&number].state, StopOnBehalfState::Ok);
-    assert!(world.state.supply_points[&point(SMART)].pending_stop_on_behalf.is_empty());
+    assert_eq!(
+        world.state.stop_on_behalf[&number].state,
+        StopOnBehalfState::Ok
+    );
+    assert!(
+        world.state.supply_points[&point(SMART)]
+            .pending_stop_on_behalf
+            .is_empty()
+    );
 
     let Accepted::StopOnBehalf { number, .. } = world.ok(
         retailer(R3),
@@ -113,7 +123,10 @@ fn stop_on_behalf_judge_ok_and_ng() {
             verdict: Verdict::Ng(reasons.clone()),
         },
     );
-    assert_eq!(world.state.stop_on_behalf[&number].state, StopOnBehalfState::Ng(reasons));
+    assert_eq!(
+        world.state.stop_on_behalf[&number].state,
+        StopOnBehalfState::Ng(reasons)
+    );
 }
 
 /// The requester may withdraw a pending request.
@@ -131,8 +144,15 @@ fn stop_on_behalf_cancel() {
         panic!()
     };
     world.ok(retailer(R2), Command::CancelStopOnBehalf { number });
-    assert_eq!(world.state.stop_on_behalf[&number].state, StopOnBehalfState::Cancelled);
-    assert!(world.state.supply_points[&point(SMART)].pending_stop_on_behalf.is_empty());
+    assert_eq!(
+        world.state.stop_on_behalf[&number].state,
+        StopOnBehalfState::Cancelled
+    );
+    assert!(
+        world.state.supply_points[&point(SMART)]
+            .pending_stop_on_behalf
+            .is_empty()
+    );
 }
 
 /// A request not judged by its deadline expires on the first tick after the deadline day, not
@@ -152,11 +172,21 @@ fn stop_on_behalf_expires() {
     };
     world.set_date("2026-12-03");
     world.tick();
-    assert_eq!(world.state.stop_on_behalf[&number].state, StopOnBehalfState::Registered);
+    assert_eq!(
+        world.state.stop_on_behalf[&number].state,
+        StopOnBehalfState::Registered
+    );
     world.set_date("2026-12-04");
     world.tick();
-    assert_eq!(world.state.stop_on_behalf[&number].state, StopOnBehalfState::Expired);
-    assert!(world.state.supply_points[&point(SMART)].pending_stop_on_behalf.is_empty());
+    assert_eq!(
+        world.state.stop_on_behalf[&number].state,
+        StopOnBehalfState::Expired
+    );
+    assert!(
+        world.state.supply_points[&point(SMART)]
+            .pending_stop_on_behalf
+            .is_empty()
+    );
 }
 
 /// A switch-out waits for its counterpart; the switch-in with the same date matches it at once,
@@ -173,11 +203,25 @@ fn switching_pair_matches() {
     assert_eq!(out_record.matched_with, Some(incoming));
     assert_eq!(out_record.revision, 2);
     assert_eq!(incoming_record.deadline, date("2026-12-07"));
-    assert!(world.state.due.iter().all(|entry| !matches!(entry.item, DueItem::Application(_))));
+    assert!(
+        world
+            .state
+            .due
+            .iter()
+            .all(|entry| !matches!(entry.item, DueItem::Application(_)))
+    );
     let matched = world.state.events.last().unwrap();
-    assert!(matches!(matched.event.kind, EventKind::ApplicationsMatched { .. }));
+    assert!(matches!(
+        matched.event.kind,
+        EventKind::ApplicationsMatched { .. }
+    ));
     for party in [R1, R2, "T03"] {
-        assert!(matched.event.audience.includes(&PartyId::parse(party).unwrap()));
+        assert!(
+            matched
+                .event
+                .audience
+                .includes(&PartyId::parse(party).unwrap())
+        );
     }
 }
 
@@ -199,7 +243,10 @@ fn amend_then_cancel() {
             request: ProcedureRequest::SwitchOut,
         },
     );
-    assert!(matches!(accepted, Accepted::Application { revision: 2, .. }));
+    assert!(matches!(
+        accepted,
+        Accepted::Application { revision: 2, .. }
+    ));
     let record = &world.state.applications[&out];
     assert_eq!(record.effective_date, date("2026-12-17"));
     assert_eq!(record.deadline, date("2026-12-14"));
@@ -211,11 +258,21 @@ fn amend_then_cancel() {
         date: date("2026-12-07"),
         item: DueItem::Application(out)
     }));
-    world.ok(retailer(R1), Command::CancelApplication { number: out, revision: 2 });
+    world.ok(
+        retailer(R1),
+        Command::CancelApplication {
+            number: out,
+            revision: 2,
+        },
+    );
     let record = &world.state.applications[&out];
     assert_eq!(record.state, ApplicationState::Cancelled);
     assert_eq!(record.revision, 3);
-    assert!(world.state.supply_points[&point(SMART)].open_applications.is_empty());
+    assert!(
+        world.state.supply_points[&point(SMART)]
+            .open_applications
+            .is_empty()
+    );
 }
 
 /// A switch-out with no counterpart by its deadline becomes Unmatched on the next day's tick.
@@ -228,11 +285,21 @@ fn unmatched_after_deadline() {
     ));
     world.set_date("2026-12-07");
     world.tick();
-    assert_eq!(world.state.applications[&out].state, ApplicationState::AwaitingMatch);
+    assert_eq!(
+        world.state.applications[&out].state,
+        ApplicationState::AwaitingMatch
+    );
     world.set_date("2026-12-08");
     world.tick();
-    assert_eq!(world.state.applications[&out].state, ApplicationState::Unmatched);
-    assert!(world.state.supply_points[&point(SMART)].open_applications.is_empty());
+    assert_eq!(
+        world.state.applications[&out].state,
+        ApplicationState::Unmatched
+    );
+    assert!(
+        world.state.supply_points[&point(SMART)]
+            .open_applications
+            .is_empty()
+    );
 }
 
 /// Completing a matched pair makes the switch-in's retailer the supplier from the actual date,
@@ -258,7 +325,10 @@ fn completion_changes_the_supplier() {
         }
     );
     let period = supply_point.history.last().unwrap();
-    assert_eq!((period.retailer, period.until), (code(R1), date("2026-12-10")));
+    assert_eq!(
+        (period.retailer, period.until),
+        (code(R1), date("2026-12-10"))
+    );
     assert_eq!(period.ended_by, PeriodEnd::Switched);
     for number in [incoming, out] {
         let record = &world.state.applications[&number];
@@ -269,7 +339,10 @@ fn completion_changes_the_supplier() {
     else {
         panic!()
     };
-    assert_eq!(world.state.stop_on_behalf[&stop_on_behalf].used_by, Some(incoming));
+    assert_eq!(
+        world.state.stop_on_behalf[&stop_on_behalf].used_by,
+        Some(incoming)
+    );
     assert!(last_events(&world, 3).iter().any(|kind| matches!(
         kind,
         EventKind::SupplierChanged { to, .. } if *to == code(R2)
@@ -289,9 +362,15 @@ fn tso_rejects_matched_pair() {
         },
     );
     for number in [incoming, out] {
-        assert_eq!(world.state.applications[&number].state, ApplicationState::TsoRejected);
+        assert_eq!(
+            world.state.applications[&number].state,
+            ApplicationState::TsoRejected
+        );
     }
-    assert_eq!(world.state.supply_points[&point(SMART)].current_retailer(), Some(code(R1)));
+    assert_eq!(
+        world.state.supply_points[&point(SMART)].current_retailer(),
+        Some(code(R1))
+    );
 }
 
 /// A stop is Received, Accepted at its deadline, and completed: supply stops the day before.
@@ -301,13 +380,28 @@ fn stop_then_restart() {
     let mut world = World::new();
     let stop = application_number(&world.ok(
         retailer(R1),
-        submit(SMART, "2026-12-10", ProcedureRequest::StopSupply { meter_removal: true }),
+        submit(
+            SMART,
+            "2026-12-10",
+            ProcedureRequest::StopSupply {
+                meter_removal: true,
+            },
+        ),
     ));
-    assert_eq!(world.state.applications[&stop].state, ApplicationState::Received);
-    assert_eq!(world.state.applications[&stop].procedure(), Procedure::StopSupplyWithRemoval);
+    assert_eq!(
+        world.state.applications[&stop].state,
+        ApplicationState::Received
+    );
+    assert_eq!(
+        world.state.applications[&stop].procedure(),
+        Procedure::StopSupplyWithRemoval
+    );
     world.set_date("2026-12-08");
     world.tick();
-    assert_eq!(world.state.applications[&stop].state, ApplicationState::Accepted);
+    assert_eq!(
+        world.state.applications[&stop].state,
+        ApplicationState::Accepted
+    );
     world.set_date("2026-12-10");
     world.ok(
         tso(3),
@@ -318,11 +412,20 @@ fn stop_then_restart() {
     );
     let supply_point = &world.state.supply_points[&point(SMART)];
     assert_eq!(supply_point.supply, SupplyState::Stopped);
-    assert_eq!(supply_point.history.last().unwrap().until, date("2026-12-09"));
+    assert_eq!(
+        supply_point.history.last().unwrap().until,
+        date("2026-12-09")
+    );
 
     let restart = application_number(&world.ok(
         retailer(R3),
-        submit(SMART, "2026-12-21", ProcedureRequest::Restart { customer: details() }),
+        submit(
+            SMART,
+            "2026-12-21",
+            ProcedureRequest::Restart {
+                customer: details(),
+            },
+        ),
     ));
     world.set_date("2026-12-21");
     world.tick();
@@ -333,7 +436,10 @@ fn stop_then_restart() {
             actual_date: date("2026-12-21"),
         },
     );
-    assert_eq!(world.state.supply_points[&point(SMART)].current_retailer(), Some(code(R3)));
+    assert_eq!(
+        world.state.supply_points[&point(SMART)].current_retailer(),
+        Some(code(R3))
+    );
 }
 
 /// An ampere change completed by the TSO changes the breaker; a customer information change
@@ -344,11 +450,21 @@ fn ampere_and_customer_changes() {
     let capacity = Capacity::new(60, CapacityUnit::Ampere).unwrap();
     let ampere = application_number(&world.ok(
         retailer(R1),
-        submit(SMART, "2026-12-10", ProcedureRequest::AmpereChange { capacity }),
+        submit(
+            SMART,
+            "2026-12-10",
+            ProcedureRequest::AmpereChange { capacity },
+        ),
     ));
     let customer_change = application_number(&world.ok(
         retailer(R1),
-        submit(SMART, "2026-12-11", ProcedureRequest::CustomerInfoChange { customer: details() }),
+        submit(
+            SMART,
+            "2026-12-11",
+            ProcedureRequest::CustomerInfoChange {
+                customer: details(),
+            },
+        ),
     ));
     world.set_date("2026-12-11");
     world.tick();
@@ -361,8 +477,14 @@ fn ampere_and_customer_changes() {
             },
         );
     }
-    assert_eq!(world.state.supply_points[&point(SMART)].facility.capacity, capacity);
-    assert_eq!(world.state.applications[&customer_change].state, ApplicationState::Completed);
+    assert_eq!(
+        world.state.supply_points[&point(SMART)].facility.capacity,
+        capacity
+    );
+    assert_eq!(
+        world.state.applications[&customer_change].state,
+        ApplicationState::Completed
+    );
 }
 
 /// The TSO may refuse another procedure while it is received.
@@ -371,7 +493,13 @@ fn tso_rejects_other_procedure() {
     let mut world = World::new();
     let stop = application_number(&world.ok(
         retailer(R1),
-        submit(SMART, "2026-12-10", ProcedureRequest::StopSupply { meter_removal: false }),
+        submit(
+            SMART,
+            "2026-12-10",
+            ProcedureRequest::StopSupply {
+                meter_removal: false,
+            },
+        ),
     ));
     world.ok(
         tso(3),
@@ -382,7 +510,10 @@ fn tso_rejects_other_procedure() {
     );
     let record = &world.state.applications[&stop];
     assert_eq!(record.state, ApplicationState::Rejected);
-    assert_eq!(record.rejection_reason, Some(short("customer still moving in")));
+    assert_eq!(
+        record.rejection_reason,
+        Some(short("customer still moving in"))
+    );
 }
 
 /// Re-importing a supply point updates its facility data and keeps its supply state and work.
@@ -399,7 +530,13 @@ fn import_updates_facility_only() {
             ],
         },
     );
-    assert_eq!(accepted, Accepted::SupplyPointsImported { created: 1, updated: 1 });
+    assert_eq!(
+        accepted,
+        Accepted::SupplyPointsImported {
+            created: 1,
+            updated: 1
+        }
+    );
     let supply_point = &world.state.supply_points[&point(SMART)];
     assert_eq!(supply_point.facility.capacity.value(), 40);
     assert_eq!(supply_point.current_retailer(), Some(code(R1)));
@@ -416,7 +553,12 @@ fn directory_policy_and_notices() {
             contacts: vec![contact("Ito Ren"), contact("Kato Mei")],
         },
     );
-    assert_eq!(world.state.participants[&PartyId::Retailer(code(R1))].contacts.len(), 2);
+    assert_eq!(
+        world.state.participants[&PartyId::Retailer(code(R1))]
+            .contacts
+            .len(),
+        2
+    );
 
     let mut policy = Policy::default();
     policy.calendar.holidays.insert(date("2026-12-07"));
@@ -493,14 +635,15 @@ fn request_ids_expire() {
         party: PartyId::Retailer(code(R1)),
         request_id: RequestId::parse("gateway-7").unwrap(),
     };
-    world.run_with_id(
-        retailer(R1),
-        key.request_id.clone(),
-        Command::UpdateContacts {
-            contacts: vec![contact("Ito Ren")],
-        },
-    )
-    .unwrap();
+    world
+        .run_with_id(
+            retailer(R1),
+            key.request_id.clone(),
+            Command::UpdateContacts {
+                contacts: vec![contact("Ito Ren")],
+            },
+        )
+        .unwrap();
     assert!(world.state.requests.contains_key(&key));
     world.set_date("2026-12-03");
     world.tick();
@@ -549,7 +692,10 @@ fn clock_never_goes_back() {
     world.set_date("2026-12-20");
     world.tick();
     world.set_date("2026-11-26");
-    let late = world.run(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut));
+    let late = world.run(
+        retailer(R1),
+        submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+    );
     assert_eq!(late.unwrap_err().rule(), "lead_time_not_met");
     assert_eq!(world.state.clock.unwrap().jst_date(), date("2026-12-20"));
 }
@@ -595,73 +741,202 @@ fn pending_request(world: &mut World) -> StopOnBehalfNumber {
 
 /// Each scenario must be refused by the named rule; together they cover every rule.
 const REJECTIONS: &[(&str, Scenario)] = &[
-    ("not_permitted", |world| world.run(retailer(R1), Command::Tick)),
     ("not_permitted", |world| {
-        world.run(tso(3), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut))
+        world.run(retailer(R1), Command::Tick)
+    }),
+    ("not_permitted", |world| {
+        world.run(
+            tso(3),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        )
     }),
     ("not_permitted", |world| {
         let number = pending_request(world);
-        world.run(retailer(R3), Command::JudgeStopOnBehalf { number, verdict: Verdict::Ok })
+        world.run(
+            retailer(R3),
+            Command::JudgeStopOnBehalf {
+                number,
+                verdict: Verdict::Ok,
+            },
+        )
     }),
     ("not_permitted", |world| {
         let (incoming, _) = matched_switch(world);
-        world.run(operator(), Command::CompleteApplication { number: incoming, actual_date: date("2026-12-10") })
+        world.run(
+            operator(),
+            Command::CompleteApplication {
+                number: incoming,
+                actual_date: date("2026-12-10"),
+            },
+        )
     }),
     ("not_permitted", |world| {
-        let out = application_number(&world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut)));
-        world.run(retailer(R2), Command::CancelApplication { number: out, revision: 1 })
+        let out = application_number(&world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        ));
+        world.run(
+            retailer(R2),
+            Command::CancelApplication {
+                number: out,
+                revision: 1,
+            },
+        )
     }),
     ("unknown_participant", |world| {
-        world.run(retailer("A0999"), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut))
+        world.run(
+            retailer("A0999"),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        )
     }),
     ("request_id_reused", |world| {
         let id = RequestId::parse("same").unwrap();
-        world.run_with_id(retailer(R1), id.clone(), Command::UpdateContacts { contacts: vec![contact("Ito Ren")] })?;
-        world.run_with_id(retailer(R1), id, Command::UpdateContacts { contacts: vec![contact("Kato Mei")] })
+        world.run_with_id(
+            retailer(R1),
+            id.clone(),
+            Command::UpdateContacts {
+                contacts: vec![contact("Ito Ren")],
+            },
+        )?;
+        world.run_with_id(
+            retailer(R1),
+            id,
+            Command::UpdateContacts {
+                contacts: vec![contact("Kato Mei")],
+            },
+        )
     }),
     ("supply_point_not_found", |world| {
-        world.run(retailer(R1), submit("0311111111111111111111", "2026-12-10", ProcedureRequest::SwitchOut))
+        world.run(
+            retailer(R1),
+            submit(
+                "0311111111111111111111",
+                "2026-12-10",
+                ProcedureRequest::SwitchOut,
+            ),
+        )
     }),
     ("application_not_found", |world| {
-        world.run(retailer(R1), Command::CancelApplication { number: ApplicationNumber::new(99).unwrap(), revision: 1 })
+        world.run(
+            retailer(R1),
+            Command::CancelApplication {
+                number: ApplicationNumber::new(99).unwrap(),
+                revision: 1,
+            },
+        )
     }),
     ("stop_on_behalf_not_found", |world| {
-        world.run(retailer(R1), Command::CancelStopOnBehalf { number: StopOnBehalfNumber::new(99).unwrap() })
+        world.run(
+            retailer(R1),
+            Command::CancelStopOnBehalf {
+                number: StopOnBehalfNumber::new(99).unwrap(),
+            },
+        )
     }),
     ("stop_on_behalf_not_found", |world| {
-        world.run(retailer(R2), submit(SMART, "2026-12-10", switch_in(StopOnBehalfNumber::new(99).unwrap())))
+        world.run(
+            retailer(R2),
+            submit(
+                SMART,
+                "2026-12-10",
+                switch_in(StopOnBehalfNumber::new(99).unwrap()),
+            ),
+        )
     }),
     ("outside_area", |world| {
-        world.run(tso(6), Command::ImportSupplyPoints { points: vec![import(SMART, low_voltage(30, true), Some(R1))] })
+        world.run(
+            tso(6),
+            Command::ImportSupplyPoints {
+                points: vec![import(SMART, low_voltage(30, true), Some(R1))],
+            },
+        )
     }),
     ("outside_area", |world| {
         let (incoming, _) = matched_switch(world);
-        world.run(tso(6), Command::RejectApplication { number: incoming, reason: short("no") })
+        world.run(
+            tso(6),
+            Command::RejectApplication {
+                number: incoming,
+                reason: short("no"),
+            },
+        )
     }),
-    ("batch_size", |world| world.run(tso(3), Command::ImportSupplyPoints { points: vec![] })),
+    ("batch_size", |world| {
+        world.run(tso(3), Command::ImportSupplyPoints { points: vec![] })
+    }),
     ("duplicate_in_batch", |world| {
         let one = import(SMART, low_voltage(30, true), Some(R1));
-        world.run(tso(3), Command::ImportSupplyPoints { points: vec![one.clone(), one] })
+        world.run(
+            tso(3),
+            Command::ImportSupplyPoints {
+                points: vec![one.clone(), one],
+            },
+        )
     }),
     ("invalid_import", |world| {
         let mut bad = low_voltage(30, true);
         bad.reading_day = 0;
-        world.run(tso(3), Command::ImportSupplyPoints { points: vec![import(SMART, bad, Some(R1))] })
+        world.run(
+            tso(3),
+            Command::ImportSupplyPoints {
+                points: vec![import(SMART, bad, Some(R1))],
+            },
+        )
     }),
     ("invalid_import", |world| {
-        world.run(tso(3), Command::ImportSupplyPoints { points: vec![import(SMART, low_voltage(30, true), Some("A0999"))] })
+        world.run(
+            tso(3),
+            Command::ImportSupplyPoints {
+                points: vec![import(SMART, low_voltage(30, true), Some("A0999"))],
+            },
+        )
     }),
-    ("invalid_field", |world| register(world, R2, SMART, "2026-11-25")),
-    ("invalid_field", |world| world.run(retailer(R1), Command::UpdateContacts { contacts: vec![] })),
     ("invalid_field", |world| {
-        let mut policy = Policy::default();
-        policy.request_id_retention_days = 0;
+        register(world, R2, SMART, "2026-11-25")
+    }),
+    ("invalid_field", |world| {
+        world.run(retailer(R1), Command::UpdateContacts { contacts: vec![] })
+    }),
+    ("invalid_field", |world| {
+        let policy = Policy {
+            request_id_retention_days: 0,
+            ..Policy::default()
+        };
         world.run(operator(), Command::ConfigurePolicy { policy })
     }),
-    ("not_supplying", |world| register(world, R2, STOPPED, "2026-12-10")),
-    ("not_supplying", |world| world.run(retailer(R1), submit(STOPPED, "2026-12-10", ProcedureRequest::StopSupply { meter_removal: false }))),
-    ("not_stopped", |world| world.run(retailer(R3), submit(SMART, "2026-12-10", ProcedureRequest::Restart { customer: details() }))),
-    ("not_current_retailer", |world| world.run(retailer(R2), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut))),
+    ("not_supplying", |world| {
+        register(world, R2, STOPPED, "2026-12-10")
+    }),
+    ("not_supplying", |world| {
+        world.run(
+            retailer(R1),
+            submit(
+                STOPPED,
+                "2026-12-10",
+                ProcedureRequest::StopSupply {
+                    meter_removal: false,
+                },
+            ),
+        )
+    }),
+    ("not_stopped", |world| {
+        world.run(
+            retailer(R3),
+            submit(
+                SMART,
+                "2026-12-10",
+                ProcedureRequest::Restart {
+                    customer: details(),
+                },
+            ),
+        )
+    }),
+    ("not_current_retailer", |world| {
+        world.run(
+            retailer(R2),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        )
+    }),
     ("not_current_retailer", |world| {
         // The addressee lost the point to another switch before judging.
         let pending = match register(world, R3, SMART, "2026-12-10") {
@@ -669,13 +944,31 @@ const REJECTIONS: &[(&str, Scenario)] = &[
             other => panic!("{other:?}"),
         };
         let ok = world.stop_on_behalf_ok(SMART, R2);
-        world.ok(retailer(R1), submit(SMART, "2026-11-30", ProcedureRequest::SwitchOut));
-        let incoming = application_number(&world.ok(retailer(R2), submit(SMART, "2026-11-30", switch_in(ok))));
+        world.ok(
+            retailer(R1),
+            submit(SMART, "2026-11-30", ProcedureRequest::SwitchOut),
+        );
+        let incoming =
+            application_number(&world.ok(retailer(R2), submit(SMART, "2026-11-30", switch_in(ok))));
         world.set_date("2026-11-30");
-        world.ok(tso(3), Command::CompleteApplication { number: incoming, actual_date: date("2026-11-30") });
-        world.run(retailer(R1), Command::JudgeStopOnBehalf { number: pending, verdict: Verdict::Ok })
+        world.ok(
+            tso(3),
+            Command::CompleteApplication {
+                number: incoming,
+                actual_date: date("2026-11-30"),
+            },
+        );
+        world.run(
+            retailer(R1),
+            Command::JudgeStopOnBehalf {
+                number: pending,
+                verdict: Verdict::Ok,
+            },
+        )
     }),
-    ("already_current_retailer", |world| register(world, R1, SMART, "2026-12-10")),
+    ("already_current_retailer", |world| {
+        register(world, R1, SMART, "2026-12-10")
+    }),
     ("stop_on_behalf_already_pending", |world| {
         pending_request(world);
         register(world, R2, SMART, "2026-12-11")
@@ -683,11 +976,16 @@ const REJECTIONS: &[(&str, Scenario)] = &[
     ("too_many_pending_stop_on_behalf", |world| {
         for index in 0..SupplyPoint::PENDING_STOP_ON_BEHALF_MAX {
             let code = format!("A{:04}", 100 + index);
-            world.ok(operator(), Command::SaveParticipant { participant: Participant {
-                party: PartyId::parse(&code).unwrap(),
-                name: PersonName::parse("Filler").unwrap(),
-                contacts: vec![contact("Ito Ren")],
-            }});
+            world.ok(
+                operator(),
+                Command::SaveParticipant {
+                    participant: Participant {
+                        party: PartyId::parse(&code).unwrap(),
+                        name: PersonName::parse("Filler").unwrap(),
+                        contacts: vec![contact("Ito Ren")],
+                    },
+                },
+            );
             register(world, &code, SMART, "2026-12-10")?;
         }
         register(world, R2, SMART, "2026-12-10")
@@ -699,7 +997,13 @@ const REJECTIONS: &[(&str, Scenario)] = &[
     ("stop_on_behalf_deadline_passed", |world| {
         let number = pending_request(world);
         world.set_date("2026-12-04");
-        world.run(retailer(R1), Command::JudgeStopOnBehalf { number, verdict: Verdict::Ok })
+        world.run(
+            retailer(R1),
+            Command::JudgeStopOnBehalf {
+                number,
+                verdict: Verdict::Ok,
+            },
+        )
     }),
     ("stop_on_behalf_not_usable", |world| {
         let number = pending_request(world);
@@ -707,76 +1011,227 @@ const REJECTIONS: &[(&str, Scenario)] = &[
     }),
     ("stop_on_behalf_not_usable", |world| {
         let number = world.stop_on_behalf_ok(SMART, R2);
-        world.run(retailer(R2), submit(OLD_METER, "2026-12-24", switch_in(number)))
+        world.run(
+            retailer(R2),
+            submit(OLD_METER, "2026-12-24", switch_in(number)),
+        )
     }),
     ("open_application_exists", |world| {
-        world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut));
-        world.run(retailer(R1), submit(SMART, "2026-12-17", ProcedureRequest::SwitchOut))
+        world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        );
+        world.run(
+            retailer(R1),
+            submit(SMART, "2026-12-17", ProcedureRequest::SwitchOut),
+        )
     }),
     ("effective_date_taken", |world| {
-        world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::StopSupply { meter_removal: false }));
-        world.run(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::CustomerInfoChange { customer: details() }))
+        world.ok(
+            retailer(R1),
+            submit(
+                SMART,
+                "2026-12-10",
+                ProcedureRequest::StopSupply {
+                    meter_removal: false,
+                },
+            ),
+        );
+        world.run(
+            retailer(R1),
+            submit(
+                SMART,
+                "2026-12-10",
+                ProcedureRequest::CustomerInfoChange {
+                    customer: details(),
+                },
+            ),
+        )
     }),
     ("counterpart_date_mismatch", |world| {
         let number = world.stop_on_behalf_ok(SMART, R2);
-        world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut));
+        world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        );
         world.run(retailer(R2), submit(SMART, "2026-12-17", switch_in(number)))
     }),
     ("timeline_conflict", |world| {
         // A stop on 12-10, then a customer change by the same retailer on 12-17: stopped by then.
-        world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::StopSupply { meter_removal: false }));
-        world.run(retailer(R1), submit(SMART, "2026-12-17", ProcedureRequest::CustomerInfoChange { customer: details() }))
+        world.ok(
+            retailer(R1),
+            submit(
+                SMART,
+                "2026-12-10",
+                ProcedureRequest::StopSupply {
+                    meter_removal: false,
+                },
+            ),
+        );
+        world.run(
+            retailer(R1),
+            submit(
+                SMART,
+                "2026-12-17",
+                ProcedureRequest::CustomerInfoChange {
+                    customer: details(),
+                },
+            ),
+        )
     }),
-    ("lead_time_not_met", |world| world.run(retailer(R1), submit(SMART, "2026-11-28", ProcedureRequest::SwitchOut))),
+    ("lead_time_not_met", |world| {
+        world.run(
+            retailer(R1),
+            submit(SMART, "2026-11-28", ProcedureRequest::SwitchOut),
+        )
+    }),
     ("lead_time_not_met", |world| {
         // An old meter needs 8 business days + 2: 12-04 is too soon.
-        world.run(retailer(R1), submit(OLD_METER, "2026-12-04", ProcedureRequest::SwitchOut))
+        world.run(
+            retailer(R1),
+            submit(OLD_METER, "2026-12-04", ProcedureRequest::SwitchOut),
+        )
     }),
-    ("effective_date_too_far", |world| world.run(retailer(R1), submit(SMART, "2027-12-31", ProcedureRequest::SwitchOut))),
+    ("effective_date_too_far", |world| {
+        world.run(
+            retailer(R1),
+            submit(SMART, "2027-12-31", ProcedureRequest::SwitchOut),
+        )
+    }),
     ("ampere_change_not_applicable", |world| {
         let capacity = Capacity::new(30, CapacityUnit::Ampere).unwrap();
-        world.run(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::AmpereChange { capacity }))
+        world.run(
+            retailer(R1),
+            submit(
+                SMART,
+                "2026-12-10",
+                ProcedureRequest::AmpereChange { capacity },
+            ),
+        )
     }),
     ("ampere_change_not_applicable", |world| {
         let capacity = Capacity::new(60, CapacityUnit::Ampere).unwrap();
-        world.run(retailer(R2), submit(HIGH_VOLTAGE, "2026-12-10", ProcedureRequest::AmpereChange { capacity }))
+        world.run(
+            retailer(R2),
+            submit(
+                HIGH_VOLTAGE,
+                "2026-12-10",
+                ProcedureRequest::AmpereChange { capacity },
+            ),
+        )
     }),
     ("procedure_changed", |world| {
-        let out = application_number(&world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut)));
-        world.run(retailer(R1), Command::AmendApplication { number: out, revision: 1, effective_date: date("2026-12-10"), request: ProcedureRequest::StopSupply { meter_removal: false } })
+        let out = application_number(&world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        ));
+        world.run(
+            retailer(R1),
+            Command::AmendApplication {
+                number: out,
+                revision: 1,
+                effective_date: date("2026-12-10"),
+                request: ProcedureRequest::StopSupply {
+                    meter_removal: false,
+                },
+            },
+        )
     }),
     ("application_locked", |world| {
         let (_, out) = matched_switch(world);
-        world.run(retailer(R1), Command::CancelApplication { number: out, revision: 2 })
+        world.run(
+            retailer(R1),
+            Command::CancelApplication {
+                number: out,
+                revision: 2,
+            },
+        )
     }),
     ("application_locked", |world| {
         let (incoming, _) = matched_switch(world);
-        world.run(retailer(R2), Command::AmendApplication { number: incoming, revision: 1, effective_date: date("2026-12-17"), request: world.state.applications[&incoming].request.clone() })
+        world.run(
+            retailer(R2),
+            Command::AmendApplication {
+                number: incoming,
+                revision: 1,
+                effective_date: date("2026-12-17"),
+                request: world.state.applications[&incoming].request.clone(),
+            },
+        )
     }),
     ("stale_revision", |world| {
-        let out = application_number(&world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut)));
-        world.run(retailer(R1), Command::CancelApplication { number: out, revision: 7 })
+        let out = application_number(&world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        ));
+        world.run(
+            retailer(R1),
+            Command::CancelApplication {
+                number: out,
+                revision: 7,
+            },
+        )
     }),
     ("too_many_amends", |world| {
-        let out = application_number(&world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut)));
+        let out = application_number(&world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        ));
         for revision in 1..=Application::TRANSITIONS_MAX as u32 {
             let effective_date = date("2026-12-10").add_days(revision as i32);
-            world.run(retailer(R1), Command::AmendApplication { number: out, revision, effective_date, request: ProcedureRequest::SwitchOut })?;
+            world.run(
+                retailer(R1),
+                Command::AmendApplication {
+                    number: out,
+                    revision,
+                    effective_date,
+                    request: ProcedureRequest::SwitchOut,
+                },
+            )?;
         }
-        world.run(retailer(R1), Command::AmendApplication { number: out, revision: 17, effective_date: date("2026-12-31"), request: ProcedureRequest::SwitchOut })
+        world.run(
+            retailer(R1),
+            Command::AmendApplication {
+                number: out,
+                revision: 17,
+                effective_date: date("2026-12-31"),
+                request: ProcedureRequest::SwitchOut,
+            },
+        )
     }),
     ("not_awaiting_tso", |world| {
-        let out = application_number(&world.ok(retailer(R1), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut)));
-        world.run(tso(3), Command::CompleteApplication { number: out, actual_date: date("2026-11-26") })
+        let out = application_number(&world.ok(
+            retailer(R1),
+            submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+        ));
+        world.run(
+            tso(3),
+            Command::CompleteApplication {
+                number: out,
+                actual_date: date("2026-11-26"),
+            },
+        )
     }),
     ("actual_date_invalid", |world| {
         let (incoming, _) = matched_switch(world);
-        world.run(tso(3), Command::CompleteApplication { number: incoming, actual_date: date("2026-12-10") })
+        world.run(
+            tso(3),
+            Command::CompleteApplication {
+                number: incoming,
+                actual_date: date("2026-12-10"),
+            },
+        )
     }),
     ("actual_date_invalid", |world| {
         let (incoming, _) = matched_switch(world);
         world.set_date("2026-12-20");
-        world.run(tso(3), Command::CompleteApplication { number: incoming, actual_date: date("2026-12-09") })
+        world.run(
+            tso(3),
+            Command::CompleteApplication {
+                number: incoming,
+                actual_date: date("2026-12-09"),
+            },
+        )
     }),
     ("invariant_would_break", |world| {
         // Corrupt the stored history behind the rules' back: the next write to the point is
@@ -794,7 +1249,13 @@ const REJECTIONS: &[(&str, Scenario)] = &[
             command: submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
         };
         let decision = decide(&world.state, &envelope, world.now);
-        assert!(decision.changes.writes.iter().all(|write| matches!(write, Write::Request(_) | Write::Due(_))));
+        assert!(
+            decision
+                .changes
+                .writes
+                .iter()
+                .all(|write| matches!(write, Write::Request(_) | Write::Due(_)))
+        );
         decision.outcome
     }),
 ];
@@ -826,7 +1287,10 @@ fn every_rejection_rule() {
 fn refusal_changes_nothing() {
     let mut world = World::new();
     let before = world.state.clone();
-    let refused = world.run(retailer(R2), submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut));
+    let refused = world.run(
+        retailer(R2),
+        submit(SMART, "2026-12-10", ProcedureRequest::SwitchOut),
+    );
     assert!(refused.is_err());
     assert_eq!(world.state.supply_points, before.supply_points);
     assert_eq!(world.state.applications, before.applications);
