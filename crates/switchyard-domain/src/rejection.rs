@@ -295,3 +295,20 @@ impl Rejection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rejection;
+
+    /// Every rule is listed in the operators' table in `docs/RULES.md`, so the docs stay true.
+    #[test]
+    fn every_rule_is_documented() {
+        let table = include_str!("../../../docs/RULES.md");
+        for rule in Rejection::RULES {
+            assert!(
+                table.contains(&format!("| `{rule}` |")),
+                "docs/RULES.md lacks {rule}"
+            );
+        }
+    }
+}
