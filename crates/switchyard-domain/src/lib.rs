@@ -58,8 +58,8 @@ pub use party::{Contact, Participant};
 pub use policy::{Policy, TsoLeadTimes};
 pub use rejection::{Rejection, RejectionKind};
 pub use state::{
-    Changes, Counters, DueEntry, DueItem, MemoryState, RequestKey, RequestRecord, StateView,
-    StoredEvent, Write,
+    Changes, Counters, DueEntry, DueItem, MemoryState, RequestKey, RequestRecord, StateHasher,
+    StateView, StoredEvent, Write, keys,
 };
 pub use stop_on_behalf::{
     CustomerIdentity, NgReason, NgReasons, StopOnBehalfRequest, StopOnBehalfState, Verdict,

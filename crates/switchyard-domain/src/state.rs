@@ -263,56 +263,152 @@ impl MemoryState {
         decision.outcome
     }
 
-    /// A SHA-256 over every record in key order (events excluded): equal on every replica that
-    /// applied the same log.
+    /// A SHA-256 over every record (events excluded), in the canonical order of
+    /// [`StateHasher`]: equal on every replica that applied the same log, whatever stores it.
     pub fn state_hash(&self) -> String {
-        let mut hasher = Sha256::new();
-        let mut add = |tree: &str, key: String, value: &dyn erased::Json| {
-            hasher.update(tree.as_bytes());
-            hasher.update([0]);
-            hasher.update(key.as_bytes());
-            hasher.update([0]);
-            hasher.update(value.json());
-            hasher.update([0]);
-        };
-        for (key, value) in &self.supply_points {
-            add("supply_points", key.to_string(), value);
+        let mut hasher = StateHasher::new();
+        fn tree<'a, T: Serialize + 'a>(
+            hasher: &mut StateHasher,
+            name: &str,
+            records: impl Iterator<Item = (String, &'a T)>,
+        ) {
+            let mut sorted: Vec<(String, Vec<u8>)> = records
+                .map(|(key, value)| (key, serde_json::to_vec(value).expect("records serialize")))
+                .collect();
+            sorted.sort();
+            for (key, value) in sorted {
+                hasher.add(name, key.as_bytes(), &value);
+            }
         }
-        for (key, value) in &self.applications {
-            add("applications", key.to_string(), value);
-        }
-        for (key, value) in &self.stop_on_behalf {
-            add("stop_on_behalf", key.to_string(), value);
-        }
-        for (key, value) in &self.participants {
-            add("participants", key.to_string(), value);
-        }
-        for (key, value) in &self.notices {
-            add("notices", key.to_string(), value);
-        }
-        for (key, value) in &self.requests {
-            add("requests", key.to_string(), value);
-        }
-        for entry in &self.due {
-            add("due", String::new(), entry);
-        }
-        add("policy", String::new(), &self.policy);
-        add("counters", String::new(), &self.counters);
-        add("clock", String::new(), &self.clock);
-        let digest = hasher.finalize();
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        let hasher_ref = &mut hasher;
+        tree(
+            hasher_ref,
+            "supply_points",
+            self.supply_points
+                .iter()
+                .map(|(key, value)| (keys::supply_point(key), value)),
+        );
+        tree(
+            hasher_ref,
+            "applications",
+            self.applications
+                .iter()
+                .map(|(key, value)| (keys::application(*key), value)),
+        );
+        tree(
+            hasher_ref,
+            "stop_on_behalf",
+            self.stop_on_behalf
+                .iter()
+                .map(|(key, value)| (keys::stop_on_behalf(*key), value)),
+        );
+        tree(
+            hasher_ref,
+            "participants",
+            self.participants
+                .iter()
+                .map(|(key, value)| (keys::participant(key), value)),
+        );
+        tree(
+            hasher_ref,
+            "notices",
+            self.notices
+                .iter()
+                .map(|(key, value)| (keys::notice(*key), value)),
+        );
+        tree(
+            hasher_ref,
+            "requests",
+            self.requests
+                .iter()
+                .map(|(key, value)| (keys::request(key), value)),
+        );
+        tree(
+            hasher_ref,
+            "due",
+            self.due.iter().map(|entry| (keys::due(entry), entry)),
+        );
+        hasher.add_json("policy", &self.policy);
+        hasher.add_json("counters", &self.counters);
+        hasher.add_json("clock", &self.clock);
+        hasher.finish()
     }
 }
 
-mod erased {
-    /// Canonical JSON of a record, for hashing.
-    pub(super) trait Json {
-        fn json(&self) -> Vec<u8>;
+/// The canonical key of every record: its text form. A store that keys its trees with these
+/// strings iterates them in the same order as every other store, so state hashes agree.
+pub mod keys {
+    use super::{DueEntry, DueItem, RequestKey};
+    use crate::ids::{
+        ApplicationNumber, NoticeNumber, PartyId, StopOnBehalfNumber, SupplyPointNumber,
+    };
+    use crate::time::Date;
+
+    pub fn supply_point(number: &SupplyPointNumber) -> String {
+        number.to_string()
+    }
+    pub fn application(number: ApplicationNumber) -> String {
+        number.to_string()
+    }
+    pub fn stop_on_behalf(number: StopOnBehalfNumber) -> String {
+        number.to_string()
+    }
+    pub fn participant(party: &PartyId) -> String {
+        party.to_string()
+    }
+    pub fn notice(number: NoticeNumber) -> String {
+        number.to_string()
+    }
+    pub fn request(key: &RequestKey) -> String {
+        key.to_string()
+    }
+    /// `YYYY-MM-DD/` followed by the item: byte order is date order, then item order.
+    pub fn due(entry: &DueEntry) -> String {
+        let item = match &entry.item {
+            DueItem::Application(number) => number.to_string(),
+            DueItem::StopOnBehalf(number) => number.to_string(),
+            DueItem::Request(key) => format!("RQ:{key}"),
+        };
+        format!("{}/{item}", entry.date)
+    }
+    /// Every due key dated before `date` sorts before this bound.
+    pub fn due_bound(date: Date) -> String {
+        date.to_string()
+    }
+}
+
+/// Hashes a state given tree by tree, each in byte order of its canonical keys ([`keys`]).
+#[derive(Debug, Default)]
+pub struct StateHasher {
+    hasher: Sha256,
+}
+
+impl StateHasher {
+    pub fn new() -> StateHasher {
+        StateHasher::default()
     }
 
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> Vec<u8> {
-            serde_json::to_vec(self).expect("records always serialize")
+    /// Adds one record. Records must come tree by tree in the order of
+    /// [`MemoryState::state_hash`], each tree in byte order of its keys.
+    pub fn add(&mut self, tree: &str, key: &[u8], value_json: &[u8]) {
+        for part in [tree.as_bytes(), key, value_json] {
+            self.hasher.update((part.len() as u64).to_be_bytes());
+            self.hasher.update(part);
         }
+    }
+
+    /// Adds a single value (policy, counters, clock) under an empty key.
+    pub fn add_json<T: Serialize>(&mut self, tree: &str, value: &T) {
+        let json = serde_json::to_vec(value).expect("records serialize");
+        self.add(tree, b"", &json);
+    }
+
+    /// The hex digest.
+    pub fn finish(self) -> String {
+        self.hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 }

@@ -59,7 +59,7 @@ impl Date {
     /// Earliest representable date.
     pub const MIN: Date = Date(10_957); // 2000-01-01
     /// Latest representable date.
-    pub const MAX: Date = Date(84_371); // 2199-12-31
+    pub const MAX: Date = Date(84_005); // 2199-12-31
 
     /// The date `year-month-day`, if it exists and lies in 2000..=2199.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Result<Date, ValueError> {
@@ -315,6 +315,9 @@ mod tests {
         assert!(Date::parse("2026-13-01").is_err());
         assert!(Date::parse("2026-1-01").is_err());
         assert!(Date::parse("1999-12-31").is_err());
+        assert_eq!(Date::parse("2199-12-31").unwrap(), Date::MAX);
+        assert_eq!(Date::parse("2000-01-01").unwrap(), Date::MIN);
+        assert!(Date::parse("2200-01-01").is_err());
         assert_eq!(date("2026-11-26").to_string(), "2026-11-26");
     }
 

@@ -1,0 +1,74 @@
+//! Switchyard's replicated store: the Raft log and the state machine on sled.
+//!
+//! This crate knows nothing of the network. It gives openraft what it needs to persist and apply
+//! the log — [`LogStore`] (`RaftLogStorage`) and [`StateMachine`] (`RaftStateMachine`) — and the
+//! rest of the node a way to read the applied state.
+//!
+//! How the files divide the work:
+//!
+//! - `types.rs`: the openraft type configuration, sites and nodes, what an entry carries;
+//! - `disk.rs`: the sled database, made durable with our own `fdatasync`, timed for stalls;
+//! - `log_store.rs`: the log and Raft metadata trees;
+//! - `state_machine.rs`: the record trees, applying domain decisions, snapshots built and
+//!   installed by generation;
+//! - `snapshot.rs`: the snapshot file format and its chunked transfer;
+//! - `audit.rs`: the node-local audit log of facility look-ups;
+//! - `codec.rs`, `error.rs`: encoding and errors.
+
+mod audit;
+mod codec;
+mod disk;
+mod error;
+mod log_store;
+mod snapshot;
+mod state_machine;
+mod types;
+
+use std::sync::Arc;
+
+pub use audit::{LookupAudit, LookupAuditLog};
+pub use disk::{DiskHealth, Durability, Health, StoreConfig};
+pub use error::StoreError;
+pub use log_store::{LogStore, READ_ENTRIES_MAX};
+pub use snapshot::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, SnapshotFile, SnapshotSink};
+pub use state_machine::{EVENT_REVISIONS_RETAINED, SledView, StateMachine};
+pub use types::{ClusterNode, Site, StoreRequest, StoreResponse, TypeConfig, alias};
+
+/// One node's store: the log, the state machine, the look-up audit, and the disk's health.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub log: LogStore,
+    pub state_machine: StateMachine,
+    pub audit: LookupAuditLog,
+    disk: Arc<disk::Disk>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `config.path`.
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let disk = disk::Disk::open(config)?;
+        Ok(Store {
+            log: LogStore::open(Arc::clone(&disk))?,
+            state_machine: StateMachine::open(Arc::clone(&disk))?,
+            audit: LookupAuditLog::open(&disk)?,
+            disk,
+        })
+    }
+
+    /// The disk's health; a stalled disk must stop the node from leading and serving reads.
+    pub fn health(&self) -> Health {
+        self.disk.health().clone()
+    }
+
+    /// Holds every disk sync until [`Store::release_stall`]: the 2022 failure, on purpose.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_stall(&self) {
+        self.disk.inject_stall();
+    }
+
+    /// Lets held disk syncs proceed.
+    #[cfg(feature = "fault-injection")]
+    pub fn release_stall(&self) {
+        self.disk.release_stall();
+    }
+}

@@ -1,0 +1,205 @@
+//! The Raft log and Raft metadata on sled: openraft's `RaftLogStorage` and `RaftLogReader`.
+//!
+//! Two trees: `raft_log` (entries keyed by their index, big-endian, so iteration is index order)
+//! and `raft_meta` (the vote, the last committed log id, the last purged log id). A vote, an
+//! append, a truncation and a purge are synced to the disk ([`crate::disk::Disk::sync`]) before
+//! they are acknowledged.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use openraft::OptionalSend;
+use openraft::entry::RaftEntry;
+use openraft::storage::{RaftLogReader, RaftLogStorage};
+
+use crate::codec::{decode, encode, sled_error};
+use crate::disk::Disk;
+use crate::types::TypeConfig;
+use crate::types::alias::{Entry, IoFlushed, LogId, LogState, Vote};
+
+const VOTE: &[u8] = b"vote";
+const COMMITTED: &[u8] = b"committed";
+const LAST_PURGED: &[u8] = b"last_purged";
+
+/// Most entries one read returns; openraft asks again for the rest.
+pub const READ_ENTRIES_MAX: usize = 4096;
+
+/// The log store of one node. Cheap to clone; clones share the database.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    disk: Arc<Disk>,
+    log: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+impl LogStore {
+    pub(crate) fn open(disk: Arc<Disk>) -> io::Result<LogStore> {
+        let log = disk.db.open_tree("raft_log").map_err(sled_error)?;
+        let meta = disk.db.open_tree("raft_meta").map_err(sled_error)?;
+        Ok(LogStore { disk, log, meta })
+    }
+
+    fn read_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> io::Result<Option<T>> {
+        match self.meta.get(key).map_err(sled_error)? {
+            Some(bytes) => {
+                decode(&bytes, std::str::from_utf8(key).unwrap_or("raft meta")).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn write_meta<T: serde::Serialize>(&self, key: &[u8], value: &T) -> io::Result<()> {
+        let bytes = encode(value)?;
+        self.meta
+            .insert(key, bytes.as_slice())
+            .map_err(sled_error)?;
+        // Paired check: what was written reads back the same.
+        debug_assert_eq!(
+            self.meta.get(key).ok().flatten().as_deref(),
+            Some(bytes.as_slice())
+        );
+        Ok(())
+    }
+
+    fn last_purged(&self) -> io::Result<Option<LogId>> {
+        Ok(self.read_meta::<Option<LogId>>(LAST_PURGED)?.flatten())
+    }
+
+    /// Index of the last entry in the log, if any (for tests and status).
+    pub fn last_index(&self) -> io::Result<Option<u64>> {
+        Ok(self
+            .log
+            .last()
+            .map_err(sled_error)?
+            .map(|(key, _)| u64::from_be_bytes(key.as_ref().try_into().expect("8-byte keys"))))
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let start = match range.start_bound() {
+            Bound::Included(index) => *index,
+            Bound::Excluded(index) => index.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(index) => Bound::Included(index_key(*index)),
+            Bound::Excluded(index) => Bound::Excluded(index_key(*index)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut entries = Vec::new();
+        for item in self.log.range((Bound::Included(index_key(start)), end)) {
+            let (key, value) = item.map_err(sled_error)?;
+            let entry: Entry = decode(&value, "log entry")?;
+            // Paired check: an entry is stored under its own index.
+            debug_assert_eq!(key.as_ref(), index_key(entry.index()));
+            entries.push(entry);
+            if entries.len() >= READ_ENTRIES_MAX {
+                break;
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        self.read_meta(VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState, io::Error> {
+        let last_purged_log_id = self.last_purged()?;
+        let last_log_id = match self.log.last().map_err(sled_error)? {
+            Some((_, value)) => Some(decode::<Entry>(&value, "log entry")?.log_id),
+            None => last_purged_log_id,
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        self.write_meta(VOTE, vote)?;
+        self.disk.sync().await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        // Not synced on its own: losing the latest committed id only makes a restarted node
+        // learn it again from the leader. The next vote or append syncs it anyway.
+        self.write_meta(COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        Ok(self.read_meta::<Option<LogId>>(COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IoFlushed) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut batch = sled::Batch::default();
+        let mut previous: Option<u64> = self.last_index()?;
+        for entry in entries {
+            let index = entry.index();
+            // The log never has a hole: each entry follows the previous one.
+            if let Some(previous) = previous
+                && index != previous + 1
+            {
+                return Err(io::Error::other(format!(
+                    "append of entry {index} after {previous} would leave a hole"
+                )));
+            }
+            previous = Some(index);
+            batch.insert(&index_key(index), encode(&entry)?);
+        }
+        self.log.apply_batch(batch).map_err(sled_error)?;
+        let result = self.disk.sync().await;
+        let answer = match &result {
+            Ok(()) => Ok(()),
+            Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+        };
+        callback.io_completed(answer);
+        result
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let from = last_log_id.map_or(0, |log_id| log_id.index() + 1);
+        let mut batch = sled::Batch::default();
+        for item in self.log.range(index_key(from)..) {
+            let (key, _) = item.map_err(sled_error)?;
+            batch.remove(key);
+        }
+        self.log.apply_batch(batch).map_err(sled_error)?;
+        self.disk.sync().await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        // Record the purge point durably first: a node restarted between the two steps must find
+        // it, or it could never start.
+        self.write_meta(LAST_PURGED, &Some(log_id))?;
+        self.disk.sync().await?;
+        let mut batch = sled::Batch::default();
+        for item in self.log.range(..=index_key(log_id.index())) {
+            let (key, _) = item.map_err(sled_error)?;
+            batch.remove(key);
+        }
+        self.log.apply_batch(batch).map_err(sled_error)
+    }
+}

@@ -1,0 +1,733 @@
+//! The replicated state on sled: openraft's `RaftStateMachine`, applying domain decisions.
+//!
+//! One tree per kind of record (supply points, applications, stop-on-behalf requests,
+//! participants, notices, request ids, due entries, events) plus a `meta` tree (last applied log
+//! id, membership, policy, counters, clock). Records are keyed by their canonical text keys
+//! ([`switchyard_domain::keys`]), so trees iterate in the order the state hash expects.
+//!
+//! The trees belong to a *generation*, named `sm.<generation>.<tree>`. Installing a snapshot loads
+//! it into the next generation and then flips the active generation in one write, so a crash
+//! mid-install leaves the old state intact.
+//!
+//! Applying an entry runs the domain's `decide` against the current trees and writes its changes,
+//! its events, `last_applied` and any membership in one sled transaction, then answers the
+//! waiting client. Applies are not synced on their own: after a crash the state machine resumes
+//! from its last applied entry and re-applies the durable log.
+
+use std::cell::RefCell;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use futures::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use switchyard_domain::{
+    Application, ApplicationNumber, Counters, Date, DueEntry, Event, Notice, Participant, PartyId,
+    Policy, RequestKey, RequestRecord, StateHasher, StateView, StopOnBehalfNumber,
+    StopOnBehalfRequest, StoredEvent, SupplyPoint, SupplyPointNumber, Timestamp, Write, decide,
+    keys,
+};
+
+use crate::codec::{decode, encode, sled_error};
+use crate::disk::{Disk, sync_directory};
+use crate::snapshot::{SnapshotFile, SnapshotReader, SnapshotWriter};
+use crate::types::alias::{LogId, SnapshotMeta, StoredMembership};
+use crate::types::{StoreResponse, TypeConfig};
+
+/// The record trees, in snapshot and hash order. `meta` is last.
+const TREE_NAMES: [&str; 10] = [
+    "supply_points",
+    "applications",
+    "stop_on_behalf",
+    "participants",
+    "notices",
+    "requests",
+    "due",
+    "events",
+    "meta",
+    "reserved",
+];
+const SUPPLY_POINTS: usize = 0;
+const APPLICATIONS: usize = 1;
+const STOP_ON_BEHALF: usize = 2;
+const PARTICIPANTS: usize = 3;
+const NOTICES: usize = 4;
+const REQUESTS: usize = 5;
+const DUE: usize = 6;
+const EVENTS: usize = 7;
+const META: usize = 8;
+/// Trees a generation uses (the last name is kept free for a future record kind).
+const TREE_COUNT: usize = 9;
+
+const META_LAST_APPLIED: &[u8] = b"last_applied";
+const META_MEMBERSHIP: &[u8] = b"membership";
+const META_POLICY: &[u8] = b"policy";
+const META_COUNTERS: &[u8] = b"counters";
+const META_CLOCK: &[u8] = b"clock";
+
+const STORE_GENERATION: &[u8] = b"generation";
+const STORE_SNAPSHOT: &[u8] = b"snapshot";
+
+/// Events older than this many revisions behind the last applied entry are pruned; a watch
+/// asking for older revisions gets a "compacted" answer.
+pub const EVENT_REVISIONS_RETAINED: u64 = 1_000_000;
+/// Pruning runs every this many applied entries.
+const EVENT_PRUNE_EVERY: u64 = 4096;
+
+/// One generation of the state machine's trees.
+#[derive(Debug)]
+pub(crate) struct StateTrees {
+    generation: u64,
+    trees: Vec<sled::Tree>,
+}
+
+impl StateTrees {
+    fn open(db: &sled::Db, generation: u64) -> io::Result<StateTrees> {
+        let trees = TREE_NAMES[..TREE_COUNT]
+            .iter()
+            .map(|name| {
+                db.open_tree(format!("sm.{generation}.{name}"))
+                    .map_err(sled_error)
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(StateTrees { generation, trees })
+    }
+
+    fn drop_from(db: &sled::Db, generation: u64) -> io::Result<()> {
+        for name in &TREE_NAMES[..TREE_COUNT] {
+            db.drop_tree(format!("sm.{generation}.{name}"))
+                .map_err(sled_error)?;
+        }
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> io::Result<Option<T>> {
+        match self.trees[tree].get(key).map_err(sled_error)? {
+            Some(bytes) => decode(&bytes, what).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn last_applied(&self) -> io::Result<Option<LogId>> {
+        Ok(self
+            .get::<Option<LogId>>(META, META_LAST_APPLIED, "last applied")?
+            .flatten())
+    }
+
+    fn membership(&self) -> io::Result<StoredMembership> {
+        Ok(self
+            .get(META, META_MEMBERSHIP, "membership")?
+            .unwrap_or_default())
+    }
+}
+
+/// Reads the domain state from a generation's trees, for `decide` and for queries. A record that
+/// cannot be decoded is corruption: the view remembers the first such error, and the apply that
+/// used the view fails with it (a storage error stops the node).
+pub struct SledView<'a> {
+    trees: &'a StateTrees,
+    error: RefCell<Option<io::Error>>,
+}
+
+impl std::fmt::Debug for SledView<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SledView")
+            .field("generation", &self.trees.generation)
+            .finish()
+    }
+}
+
+impl<'a> SledView<'a> {
+    fn new(trees: &'a StateTrees) -> SledView<'a> {
+        SledView {
+            trees,
+            error: RefCell::new(None),
+        }
+    }
+
+    fn read<T: DeserializeOwned>(&self, tree: usize, key: &[u8], what: &str) -> Option<T> {
+        match self.trees.get(tree, key, what) {
+            Ok(value) => value,
+            Err(error) => {
+                self.error.borrow_mut().get_or_insert(error);
+                None
+            }
+        }
+    }
+
+    fn take_error(&self) -> Option<io::Error> {
+        self.error.borrow_mut().take()
+    }
+}
+
+impl StateView for SledView<'_> {
+    fn supply_point(&self, number: &SupplyPointNumber) -> Option<SupplyPoint> {
+        self.read(
+            SUPPLY_POINTS,
+            keys::supply_point(number).as_bytes(),
+            "supply point",
+        )
+    }
+    fn application(&self, number: ApplicationNumber) -> Option<Application> {
+        self.read(
+            APPLICATIONS,
+            keys::application(number).as_bytes(),
+            "application",
+        )
+    }
+    fn stop_on_behalf(&self, number: StopOnBehalfNumber) -> Option<StopOnBehalfRequest> {
+        self.read(
+            STOP_ON_BEHALF,
+            keys::stop_on_behalf(number).as_bytes(),
+            "stop-on-behalf request",
+        )
+    }
+    fn participant(&self, party: &PartyId) -> Option<Participant> {
+        self.read(
+            PARTICIPANTS,
+            keys::participant(party).as_bytes(),
+            "participant",
+        )
+    }
+    fn request(&self, key: &RequestKey) -> Option<RequestRecord> {
+        self.read(REQUESTS, keys::request(key).as_bytes(), "request record")
+    }
+    fn policy(&self) -> Policy {
+        self.read(META, META_POLICY, "policy").unwrap_or_default()
+    }
+    fn counters(&self) -> Counters {
+        self.read(META, META_COUNTERS, "counters")
+            .unwrap_or_default()
+    }
+    fn clock(&self) -> Option<Timestamp> {
+        self.read(META, META_CLOCK, "clock")
+    }
+    fn due_before(&self, date: Date, limit: usize) -> Vec<DueEntry> {
+        let bound = keys::due_bound(date);
+        let mut entries = Vec::new();
+        for item in self.trees.trees[DUE].range(..bound.as_bytes()) {
+            if entries.len() >= limit {
+                break;
+            }
+            match item
+                .map_err(sled_error)
+                .and_then(|(_, value)| decode::<DueEntry>(&value, "due entry"))
+            {
+                Ok(entry) => entries.push(entry),
+                Err(error) => {
+                    self.error.borrow_mut().get_or_insert(error);
+                    break;
+                }
+            }
+        }
+        entries
+    }
+}
+
+/// One write, encoded, ready for the transaction.
+struct EncodedWrite {
+    tree: usize,
+    key: Vec<u8>,
+    value: Option<Vec<u8>>,
+}
+
+fn put<T: Serialize>(tree: usize, key: impl Into<Vec<u8>>, value: &T) -> io::Result<EncodedWrite> {
+    Ok(EncodedWrite {
+        tree,
+        key: key.into(),
+        value: Some(encode(value)?),
+    })
+}
+
+fn encode_write(write: &Write) -> io::Result<EncodedWrite> {
+    match write {
+        Write::SupplyPoint(record) => {
+            put(SUPPLY_POINTS, keys::supply_point(&record.number), record)
+        }
+        Write::Application(record) => put(APPLICATIONS, keys::application(record.number), record),
+        Write::StopOnBehalf(record) => {
+            put(STOP_ON_BEHALF, keys::stop_on_behalf(record.number), record)
+        }
+        Write::Participant(record) => put(PARTICIPANTS, keys::participant(&record.party), record),
+        Write::Notice(record) => put(NOTICES, keys::notice(record.number), record),
+        Write::Request(record) => put(REQUESTS, keys::request(&record.key), record),
+        Write::DeleteRequest(key) => Ok(EncodedWrite {
+            tree: REQUESTS,
+            key: keys::request(key).into_bytes(),
+            value: None,
+        }),
+        Write::Due(entry) => put(DUE, keys::due(entry), entry),
+        Write::DeleteDue(entry) => Ok(EncodedWrite {
+            tree: DUE,
+            key: keys::due(entry).into_bytes(),
+            value: None,
+        }),
+        Write::Policy(policy) => put(META, META_POLICY, policy),
+        Write::Counters(counters) => put(META, META_COUNTERS, counters),
+        Write::Clock(clock) => put(META, META_CLOCK, clock),
+    }
+}
+
+fn event_key(revision: u64, index: u32) -> Vec<u8> {
+    let mut key = revision.to_be_bytes().to_vec();
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The state machine of one node. Cheap to clone; clones share the trees.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    disk: Arc<Disk>,
+    store_meta: sled::Tree,
+    trees: Arc<RwLock<Arc<StateTrees>>>,
+    /// Held while applying, building a snapshot or installing one: a snapshot is a consistent
+    /// copy because nothing applies while it is taken (sled has no point-in-time iterator).
+    apply_lock: Arc<tokio::sync::Mutex<()>>,
+    snapshot_directory: PathBuf,
+}
+
+/// Where the current snapshot is, as recorded in the store's own metadata.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct CurrentSnapshot {
+    meta: SnapshotMeta,
+    file_name: String,
+    bytes: u64,
+}
+
+impl StateMachine {
+    pub(crate) fn open(disk: Arc<Disk>) -> io::Result<StateMachine> {
+        let store_meta = disk.db.open_tree("store_meta").map_err(sled_error)?;
+        let generation = match store_meta.get(STORE_GENERATION).map_err(sled_error)? {
+            Some(bytes) => decode::<u64>(&bytes, "generation")?,
+            None => 0,
+        };
+        // Drop the trees of any other generation: leftovers of an install that did not finish,
+        // or of one that finished but crashed before dropping its predecessor.
+        for name in disk.db.tree_names() {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            if let Some(rest) = name.strip_prefix("sm.") {
+                let other: Option<u64> = rest.split('.').next().and_then(|text| text.parse().ok());
+                if let Some(other) = other.filter(|other| *other != generation) {
+                    disk.db.drop_tree(name.as_bytes()).map_err(sled_error)?;
+                    tracing::info!(generation = other, tree = %name, "dropped a stale state tree");
+                }
+            }
+        }
+        let trees = StateTrees::open(&disk.db, generation)?;
+        let snapshot_directory = disk.path().join("snapshots");
+        std::fs::create_dir_all(&snapshot_directory)?;
+        // Snapshots half received before a restart are useless now.
+        for entry in std::fs::read_dir(&snapshot_directory)? {
+            let entry = entry?;
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("receiving-")
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        sync_directory(disk.path())?;
+        Ok(StateMachine {
+            disk,
+            store_meta,
+            trees: Arc::new(RwLock::new(Arc::new(trees))),
+            apply_lock: Arc::new(tokio::sync::Mutex::new(())),
+            snapshot_directory,
+        })
+    }
+
+    fn current(&self) -> Arc<StateTrees> {
+        Arc::clone(&self.trees.read().expect("state trees lock"))
+    }
+
+    /// Runs `read` against the current state. Reads see every applied entry.
+    pub fn read<T>(&self, read: impl FnOnce(&dyn StateView) -> T) -> io::Result<T> {
+        let trees = self.current();
+        let view = SledView::new(&trees);
+        let result = read(&view);
+        match view.take_error() {
+            Some(error) => Err(error),
+            None => Ok(result),
+        }
+    }
+
+    /// The last applied log id.
+    pub fn last_applied(&self) -> io::Result<Option<LogId>> {
+        self.current().last_applied()
+    }
+
+    /// Events from `revision` on (inclusive), at most `limit`.
+    pub fn events_from(&self, revision: u64, limit: usize) -> io::Result<Vec<StoredEvent>> {
+        let trees = self.current();
+        let mut events = Vec::new();
+        for item in trees.trees[EVENTS]
+            .range(event_key(revision, 0)..)
+            .take(limit)
+        {
+            let (key, value) = item.map_err(sled_error)?;
+            let event: Event = decode(&value, "event")?;
+            let revision = u64::from_be_bytes(key[..8].try_into().expect("12-byte keys"));
+            let index = u32::from_be_bytes(key[8..12].try_into().expect("12-byte keys"));
+            events.push(StoredEvent {
+                revision,
+                index,
+                event,
+            });
+        }
+        Ok(events)
+    }
+
+    /// The state hash, computed exactly as [`switchyard_domain::MemoryState::state_hash`] does.
+    pub fn state_hash(&self) -> io::Result<String> {
+        let trees = self.current();
+        let mut hasher = StateHasher::new();
+        fn tree<T: DeserializeOwned + Serialize>(
+            hasher: &mut StateHasher,
+            trees: &StateTrees,
+            index: usize,
+        ) -> io::Result<()> {
+            for item in trees.trees[index].iter() {
+                let (key, value) = item.map_err(sled_error)?;
+                let record: T = decode(&value, TREE_NAMES[index])?;
+                let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
+                hasher.add(TREE_NAMES[index], &key, &json);
+            }
+            Ok(())
+        }
+        tree::<SupplyPoint>(&mut hasher, &trees, SUPPLY_POINTS)?;
+        tree::<Application>(&mut hasher, &trees, APPLICATIONS)?;
+        tree::<StopOnBehalfRequest>(&mut hasher, &trees, STOP_ON_BEHALF)?;
+        tree::<Participant>(&mut hasher, &trees, PARTICIPANTS)?;
+        tree::<Notice>(&mut hasher, &trees, NOTICES)?;
+        tree::<RequestRecord>(&mut hasher, &trees, REQUESTS)?;
+        tree::<DueEntry>(&mut hasher, &trees, DUE)?;
+        let view = SledView::new(&trees);
+        let policy: Option<Policy> = view.read(META, META_POLICY, "policy");
+        hasher.add_json("policy", &policy);
+        hasher.add_json("counters", &view.counters());
+        hasher.add_json("clock", &view.clock());
+        if let Some(error) = view.take_error() {
+            return Err(error);
+        }
+        Ok(hasher.finish())
+    }
+
+    /// Writes one entry's effects atomically.
+    fn commit(
+        trees: &StateTrees,
+        writes: &[EncodedWrite],
+        log_id: &LogId,
+        membership: Option<&StoredMembership>,
+    ) -> io::Result<()> {
+        let last_applied = encode(&Some(*log_id))?;
+        let membership = membership.map(encode).transpose()?;
+        let all: Vec<&sled::Tree> = trees.trees.iter().collect();
+        all.as_slice()
+            .transaction(|views| {
+                for write in writes {
+                    match &write.value {
+                        Some(value) => {
+                            views[write.tree].insert(write.key.as_slice(), value.as_slice())?;
+                        }
+                        None => {
+                            views[write.tree].remove(write.key.as_slice())?;
+                        }
+                    }
+                }
+                views[META].insert(META_LAST_APPLIED, last_applied.as_slice())?;
+                if let Some(membership) = &membership {
+                    views[META].insert(META_MEMBERSHIP, membership.as_slice())?;
+                }
+                Ok(())
+            })
+            .map_err(
+                |error: sled::transaction::TransactionError<()>| match error {
+                    sled::transaction::TransactionError::Storage(error) => sled_error(error),
+                    sled::transaction::TransactionError::Abort(()) => {
+                        io::Error::other("apply transaction aborted")
+                    }
+                },
+            )
+    }
+
+    fn prune_events(trees: &StateTrees, revision: u64) -> io::Result<()> {
+        if !revision.is_multiple_of(EVENT_PRUNE_EVERY) || revision <= EVENT_REVISIONS_RETAINED {
+            return Ok(());
+        }
+        let oldest_kept = event_key(revision - EVENT_REVISIONS_RETAINED, 0);
+        let mut batch = sled::Batch::default();
+        for item in trees.trees[EVENTS].range(..oldest_kept) {
+            batch.remove(item.map_err(sled_error)?.0);
+        }
+        trees.trees[EVENTS].apply_batch(batch).map_err(sled_error)
+    }
+
+    fn current_snapshot_record(&self) -> io::Result<Option<CurrentSnapshot>> {
+        match self.store_meta.get(STORE_SNAPSHOT).map_err(sled_error)? {
+            Some(bytes) => decode(&bytes, "current snapshot").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `file` as the current snapshot and removes older snapshot files.
+    async fn set_current_snapshot(
+        &self,
+        meta: &SnapshotMeta,
+        file: &SnapshotFile,
+    ) -> io::Result<()> {
+        let file_name = file
+            .path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| io::Error::other("snapshot file without a name"))?
+            .to_owned();
+        let record = CurrentSnapshot {
+            meta: meta.clone(),
+            file_name: file_name.clone(),
+            bytes: file.bytes,
+        };
+        self.store_meta
+            .insert(STORE_SNAPSHOT, encode(&record)?)
+            .map_err(sled_error)?;
+        self.disk.sync().await?;
+        for entry in std::fs::read_dir(&self.snapshot_directory)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let ours = name.starts_with("built-") || name.starts_with("installed-");
+            if ours && name.ends_with(".snap") && name != file_name {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A file name for a new snapshot at `log_id`, unique within this node.
+    fn snapshot_path(&self, log_id: Option<&LogId>, purpose: &str) -> PathBuf {
+        let (term, index) = log_id.map_or((0, 0), |log_id| (log_id.leader_id.term, log_id.index()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        self.snapshot_directory
+            .join(format!("{purpose}-{term}-{index}-{nanos}.snap"))
+    }
+
+    /// A file to receive a snapshot from a peer into.
+    pub fn receiving_snapshot_path(&self) -> PathBuf {
+        self.snapshot_path(None, "receiving")
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotFile;
+    type SnapshotBuilder = StateMachine;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        let trees = self.current();
+        Ok((trees.last_applied()?, trees.membership()?))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        let _applying = self.apply_lock.lock().await;
+        let trees = self.current();
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let log_id = entry.log_id;
+            let revision = log_id.index();
+            let mut response = StoreResponse {
+                revision,
+                outcome: None,
+                replayed: false,
+            };
+            let mut writes = Vec::new();
+            let mut membership = None;
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(request) => {
+                    let envelope = request.envelope.into_current();
+                    let view = SledView::new(&trees);
+                    let decision = decide(&view, &envelope, request.timestamp);
+                    if let Some(error) = view.take_error() {
+                        tracing::error!(revision, error = %error, "state unreadable while applying");
+                        return Err(error);
+                    }
+                    for write in &decision.changes.writes {
+                        writes.push(encode_write(write)?);
+                    }
+                    for (index, event) in decision.changes.events.iter().enumerate() {
+                        let index = u32::try_from(index).map_err(io::Error::other)?;
+                        writes.push(put(EVENTS, event_key(revision, index), event)?);
+                    }
+                    response.outcome = Some(decision.outcome);
+                    response.replayed = decision.replayed;
+                }
+                EntryPayload::Membership(new_membership) => {
+                    membership = Some(StoredMembership::new(Some(log_id), new_membership));
+                }
+            }
+            Self::commit(&trees, &writes, &log_id, membership.as_ref())?;
+            Self::prune_events(&trees, revision)?;
+            if let Some(responder) = responder {
+                responder.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotFile,
+    ) -> Result<(), io::Error> {
+        let _applying = self.apply_lock.lock().await;
+        let old = self.current();
+        let generation = old.generation + 1;
+        let db = self.disk.db.clone();
+        let file = snapshot.clone();
+        let expected_last_applied = meta.last_log_id;
+        let loaded = tokio::task::spawn_blocking(move || -> io::Result<StateTrees> {
+            StateTrees::drop_from(&db, generation)?;
+            let trees = StateTrees::open(&db, generation)?;
+            let mut reader = SnapshotReader::open(&file.path)?;
+            let mut batches: Vec<sled::Batch> =
+                (0..TREE_COUNT).map(|_| sled::Batch::default()).collect();
+            let mut pending = 0;
+            while let Some(record) = reader.next_record()? {
+                let (tree, key, value) = (usize::from(record.tree), record.key, record.value);
+                if tree >= TREE_COUNT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "snapshot names an unknown tree",
+                    ));
+                }
+                batches[tree].insert(key, value);
+                pending += 1;
+                if pending >= 10_000 {
+                    for (index, batch) in batches.iter_mut().enumerate() {
+                        trees.trees[index]
+                            .apply_batch(std::mem::take(batch))
+                            .map_err(sled_error)?;
+                    }
+                    pending = 0;
+                }
+            }
+            for (index, batch) in batches.into_iter().enumerate() {
+                trees.trees[index].apply_batch(batch).map_err(sled_error)?;
+            }
+            if trees.last_applied()? != expected_last_applied {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "snapshot content does not match its metadata",
+                ));
+            }
+            Ok(trees)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        self.disk.sync().await?;
+        // The flip: from here on the new generation is the state.
+        self.store_meta
+            .insert(STORE_GENERATION, encode(&generation)?)
+            .map_err(sled_error)?;
+        self.disk.sync().await?;
+        *self.trees.write().expect("state trees lock") = Arc::new(loaded);
+        StateTrees::drop_from(&self.disk.db, old.generation).map_err(io::Error::other)?;
+        // Keep a copy of the installed file as the current snapshot, under a name of our own
+        // (a hard link where possible); the caller's file is left as it was.
+        let kept = self.snapshot_path(meta.last_log_id.as_ref(), "installed");
+        if std::fs::hard_link(&snapshot.path, &kept).is_err() {
+            std::fs::copy(&snapshot.path, &kept)?;
+        }
+        sync_directory(&self.snapshot_directory)?;
+        let kept = SnapshotFile {
+            path: kept,
+            bytes: snapshot.bytes,
+        };
+        self.set_current_snapshot(meta, &kept).await?;
+        tracing::info!(
+            generation,
+            last_log_id = ?meta.last_log_id,
+            bytes = snapshot.bytes,
+            "installed a snapshot"
+        );
+        Ok(())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<openraft::alias::SnapshotOf<TypeConfig, SnapshotFile>>, io::Error> {
+        let Some(record) = self.current_snapshot_record()? else {
+            return Ok(None);
+        };
+        let path = self.snapshot_directory.join(&record.file_name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(openraft::storage::Snapshot {
+            meta: record.meta,
+            snapshot: SnapshotFile {
+                path,
+                bytes: record.bytes,
+            },
+        }))
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotFile;
+
+    async fn build_snapshot(
+        &mut self,
+    ) -> Result<openraft::alias::SnapshotOf<TypeConfig, SnapshotFile>, io::Error> {
+        let applying = self.apply_lock.lock().await;
+        let trees = self.current();
+        let last_applied = trees.last_applied()?;
+        let meta = SnapshotMeta {
+            last_log_id: last_applied,
+            last_membership: trees.membership()?,
+        };
+        let path = self.snapshot_path(last_applied.as_ref(), "built");
+        let written = {
+            let trees = Arc::clone(&trees);
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> io::Result<SnapshotFile> {
+                let mut writer = SnapshotWriter::create(&path)?;
+                for (index, tree) in trees.trees.iter().enumerate() {
+                    let index = u8::try_from(index).expect("few trees");
+                    for item in tree.iter() {
+                        let (key, value) = item.map_err(sled_error)?;
+                        writer.record(index, &key, &value)?;
+                    }
+                }
+                writer.finish()
+            })
+            .await
+            .map_err(io::Error::other)??
+        };
+        drop(applying);
+        sync_directory(&self.snapshot_directory)?;
+        self.set_current_snapshot(&meta, &written).await?;
+        tracing::info!(last_log_id = ?last_applied, bytes = written.bytes, "built a snapshot");
+        Ok(openraft::storage::Snapshot {
+            meta,
+            snapshot: written,
+        })
+    }
+}
