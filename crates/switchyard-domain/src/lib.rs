@@ -16,7 +16,8 @@
 //! - `decide/`: the rules, one file per family of commands;
 //! - `timeline`, `invariants`: the order rules on one supply point, and the invariants of
 //!   `DOMAIN.md` checked after every accepted command;
-//! - `generator`: seeded synthetic sample data.
+//! - `generator`: seeded synthetic sample data; `scenario`: a replayable log of realistic work;
+//!   `fixtures`: a small hand-made world for tests.
 
 mod application;
 mod command;
@@ -36,6 +37,7 @@ mod decide;
 pub mod fixtures;
 pub mod generator;
 pub mod invariants;
+pub mod scenario;
 
 pub use application::{
     Application, ApplicationState, CustomerDetails, Procedure, ProcedureRequest, Transition,
