@@ -1,4 +1,8 @@
-//! The sled database of one node, made durable, and watched for stalls.
+//! The sled databases of one node, made durable, and watched for stalls.
+//!
+//! A node has two: `log/` holds the Raft log and metadata, `state/` the state machine. Keeping
+//! them apart means a log sync writes only log pages, not the state machine's pages dirtied by
+//! applies (which need no sync of their own: they are re-derived from the log after a crash).
 //!
 //! sled 0.34's `flush` ends in `sync_file_range`, which survives a process crash but not power
 //! loss; a real `fsync` only runs in a background thread now and then. A Raft node that forgets a
@@ -81,7 +85,7 @@ pub struct Health {
 }
 
 impl Health {
-    fn new() -> Health {
+    pub(crate) fn new() -> Health {
         Health {
             sender: Arc::new(watch::channel(DiskHealth::Healthy).0),
         }
@@ -159,8 +163,19 @@ pub(crate) struct Disk {
 }
 
 impl Disk {
-    /// Opens (or creates) the database at `config.path`.
-    pub(crate) fn open(config: &StoreConfig) -> Result<Arc<Disk>, StoreError> {
+    /// Opens (or creates) the database in `path`, with `cache_capacity_bytes` of page cache,
+    /// reporting stalls to `health`.
+    pub(crate) fn open(
+        config: &StoreConfig,
+        path: PathBuf,
+        cache_capacity_bytes: u64,
+        health: Health,
+    ) -> Result<Arc<Disk>, StoreError> {
+        let config = &StoreConfig {
+            path,
+            cache_capacity_bytes,
+            ..config.clone()
+        };
         std::fs::create_dir_all(&config.path).map_err(|source| StoreError::Open {
             path: config.path.clone(),
             source: source.into(),
@@ -186,7 +201,7 @@ impl Disk {
             synced_blobs: Mutex::new(HashSet::new()),
             durability: config.durability,
             stall_bound: config.flush_stall_bound,
-            health: Health::new(),
+            health,
             stall: StallPoint::default(),
         };
         // The files sled just created must survive power loss too.
@@ -194,19 +209,16 @@ impl Disk {
             path: config.path.clone(),
             source: source.into(),
         })?;
-        sync_directory(&config.path).map_err(|source| StoreError::Open {
-            path: config.path.clone(),
-            source: source.into(),
-        })?;
+        for directory in [Some(config.path.as_path()), config.path.parent()]
+            .into_iter()
+            .flatten()
+        {
+            sync_directory(directory).map_err(|source| StoreError::Open {
+                path: config.path.clone(),
+                source: source.into(),
+            })?;
+        }
         Ok(Arc::new(disk))
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(crate) fn health(&self) -> &Health {
-        &self.health
     }
 
     /// Flushes sled and makes it durable. Blocking: runs on a blocking thread via [`Disk::sync`].

@@ -34,41 +34,65 @@ pub use snapshot::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, SnapshotFile, S
 pub use state_machine::{EVENT_REVISIONS_RETAINED, SledView, StateMachine};
 pub use types::{ClusterNode, Site, StoreRequest, StoreResponse, TypeConfig, alias};
 
-/// One node's store: the log, the state machine, the look-up audit, and the disk's health.
+/// One node's store: the log, the state machine, the look-up audit, and the disks' health.
+///
+/// On disk: `log/` (a sled database: the Raft log and metadata), `state/` (a sled database: the
+/// state machine and the look-up audit) and `snapshots/` (snapshot files).
 #[derive(Debug, Clone)]
 pub struct Store {
     pub log: LogStore,
     pub state_machine: StateMachine,
     pub audit: LookupAuditLog,
-    disk: Arc<disk::Disk>,
+    health: Health,
+    disks: [Arc<disk::Disk>; 2],
 }
+
+/// The log's share of the page cache: it is read mostly near its end.
+const LOG_CACHE_SHARE_DIVISOR: u64 = 4;
 
 impl Store {
     /// Opens (or creates) the store in `config.path`.
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
-        let disk = disk::Disk::open(config)?;
+        let health = Health::new();
+        let log_cache = config.cache_capacity_bytes / LOG_CACHE_SHARE_DIVISOR;
+        let log_disk =
+            disk::Disk::open(config, config.path.join("log"), log_cache, health.clone())?;
+        let state_disk = disk::Disk::open(
+            config,
+            config.path.join("state"),
+            config.cache_capacity_bytes - log_cache,
+            health.clone(),
+        )?;
         Ok(Store {
-            log: LogStore::open(Arc::clone(&disk))?,
-            state_machine: StateMachine::open(Arc::clone(&disk))?,
-            audit: LookupAuditLog::open(&disk)?,
-            disk,
+            log: LogStore::open(Arc::clone(&log_disk))?,
+            state_machine: StateMachine::open(
+                Arc::clone(&state_disk),
+                config.path.join("snapshots"),
+            )?,
+            audit: LookupAuditLog::open(&state_disk)?,
+            health,
+            disks: [log_disk, state_disk],
         })
     }
 
-    /// The disk's health; a stalled disk must stop the node from leading and serving reads.
+    /// The disks' health; a stalled disk must stop the node from leading and serving reads.
     pub fn health(&self) -> Health {
-        self.disk.health().clone()
+        self.health.clone()
     }
 
     /// Holds every disk sync until [`Store::release_stall`]: the 2022 failure, on purpose.
     #[cfg(feature = "fault-injection")]
     pub fn inject_stall(&self) {
-        self.disk.inject_stall();
+        for disk in &self.disks {
+            disk.inject_stall();
+        }
     }
 
     /// Lets held disk syncs proceed.
     #[cfg(feature = "fault-injection")]
     pub fn release_stall(&self) {
-        self.disk.release_stall();
+        for disk in &self.disks {
+            disk.release_stall();
+        }
     }
 }

@@ -305,7 +305,7 @@ struct CurrentSnapshot {
 }
 
 impl StateMachine {
-    pub(crate) fn open(disk: Arc<Disk>) -> io::Result<StateMachine> {
+    pub(crate) fn open(disk: Arc<Disk>, snapshot_directory: PathBuf) -> io::Result<StateMachine> {
         let store_meta = disk.db.open_tree("store_meta").map_err(sled_error)?;
         let generation = match store_meta.get(STORE_GENERATION).map_err(sled_error)? {
             Some(bytes) => decode::<u64>(&bytes, "generation")?,
@@ -324,7 +324,6 @@ impl StateMachine {
             }
         }
         let trees = StateTrees::open(&disk.db, generation)?;
-        let snapshot_directory = disk.path().join("snapshots");
         std::fs::create_dir_all(&snapshot_directory)?;
         // Snapshots half received before a restart are useless now.
         for entry in std::fs::read_dir(&snapshot_directory)? {
@@ -337,7 +336,9 @@ impl StateMachine {
                 std::fs::remove_file(entry.path())?;
             }
         }
-        sync_directory(disk.path())?;
+        if let Some(parent) = snapshot_directory.parent() {
+            sync_directory(parent)?;
+        }
         Ok(StateMachine {
             disk,
             store_meta,
@@ -721,6 +722,9 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             .await
             .map_err(io::Error::other)??
         };
+        // The state machine is synced lazily (the log replays it), but from now on the log may
+        // be purged up to this snapshot: the applied state must be durable at least this far.
+        self.disk.sync().await?;
         drop(applying);
         sync_directory(&self.snapshot_directory)?;
         self.set_current_snapshot(&meta, &written).await?;
