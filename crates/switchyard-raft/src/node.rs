@@ -1,0 +1,487 @@
+//! Starting a node, and the handle to a running one.
+//!
+//! [`Node::start`] opens the store, builds the openraft configuration, binds the internal gRPC
+//! server, starts Raft and the disk-stall watcher, and initializes the cluster when (and only
+//! when) this node is the configured initializer and its store is completely fresh.
+//! [`NodeHandle`] is what the rest of the server uses: writes (stamped and forwarded to the
+//! leader), linearizable read barriers, leadership and membership control, metrics, shutdown.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::storage::{RaftLogReader, RaftLogStorage};
+use switchyard_domain::{Envelope, Outcome};
+use switchyard_proto::raft::v1::raft_service_server::RaftServiceServer;
+use switchyard_store::{StateMachine, Store};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::config::{Bootstrap, NodeConfig, RaftSettings};
+use crate::error::{LeaderInfo, NodeError, NotServingReason, StartError};
+use crate::limits::{
+    RAFT_MESSAGE_BYTES_MAX, RAFT_STREAMS_PER_CONNECTION_MAX, SNAPSHOT_RECEIVES_CONCURRENT_MAX,
+};
+use crate::network::{NetworkFactory, Peers};
+use crate::server::RaftServer;
+use crate::{ClusterNode, NodeId, Site, TypeConfig};
+
+/// The Raft instance of a node: Switchyard's types over the sled state machine.
+pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
+
+/// A snapshot of a node's Raft metrics.
+pub type RaftMetrics = openraft::RaftMetrics<TypeConfig>;
+
+/// How long a graceful shutdown lets in-flight internal RPCs finish before it drops them.
+const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a graceful shutdown waits for the Raft core to stop. A core blocked on a stalled
+/// disk stops only when the disk answers; the shutdown does not wait for that.
+const RAFT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The answer to a client write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteAnswer {
+    /// The log index of the entry that carried the write: the revision of its events.
+    pub revision: u64,
+    /// The domain's answer: accepted, or refused by a rule.
+    pub outcome: Outcome,
+    /// Whether the answer is the remembered first answer of a retried request id. `None` when
+    /// the write was forwarded: the Raft contract's `ForwardWriteResponse` does not carry it.
+    pub replayed: Option<bool>,
+    /// The node that led when the write was applied.
+    pub leader: NodeId,
+}
+
+/// What every part of a running node shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) node_id: NodeId,
+    pub(crate) site: Site,
+    pub(crate) cluster_epoch: u64,
+    pub(crate) settings: RaftSettings,
+    pub(crate) raft: Raft,
+    pub(crate) store: Store,
+    pub(crate) peers: Peers,
+    pub(crate) clock: Clock,
+    /// Set when a peer of a newer cluster epoch contacted this node.
+    pub(crate) fenced: AtomicBool,
+    pub(crate) shutting_down: AtomicBool,
+    /// Permits for concurrent snapshot receptions.
+    pub(crate) snapshot_receives: Semaphore,
+}
+
+impl Shared {
+    /// Why this node does not serve right now, if it does not.
+    pub(crate) fn not_serving_reason(&self) -> Option<NotServingReason> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            Some(NotServingReason::ShuttingDown)
+        } else if self.fenced.load(Ordering::SeqCst) {
+            Some(NotServingReason::StaleClusterEpoch)
+        } else if !self.store.health().is_healthy() {
+            Some(NotServingReason::DiskStalled)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn ensure_serving(&self) -> Result<(), NodeError> {
+        match self.not_serving_reason() {
+            Some(reason) => Err(NodeError::NotServing { reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// The latest metrics of the Raft core.
+    pub(crate) fn metrics(&self) -> RaftMetrics {
+        self.raft.metrics().borrow_watched().clone()
+    }
+
+    /// The leader as the metrics know it, with its addresses from the membership.
+    pub(crate) fn leader_info(&self, metrics: &RaftMetrics) -> Option<LeaderInfo> {
+        let leader = metrics.current_leader?;
+        let node = metrics.membership_config.membership().get_node(&leader);
+        Some(LeaderInfo {
+            node_id: leader,
+            site: node.map(|node| node.site),
+            raft_address: node
+                .map(|node| node.raft_address.clone())
+                .unwrap_or_default(),
+            api_address: node
+                .map(|node| node.api_address.clone())
+                .unwrap_or_default(),
+            term: metrics.vote.leader_id.term,
+        })
+    }
+
+    /// Whether this node leads, as far as its metrics say.
+    pub(crate) fn leads(&self, metrics: &RaftMetrics) -> bool {
+        metrics.current_leader == Some(self.node_id) && metrics.state.is_leader()
+    }
+}
+
+/// Starts nodes.
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// Starts a node: opens its store, starts Raft and the internal gRPC server, and initializes
+    /// the cluster if this node is the initializer and its store is fresh.
+    pub async fn start(config: NodeConfig) -> Result<NodeHandle, StartError> {
+        config.validate()?;
+        let openraft_config = Arc::new(config.raft.openraft_config()?);
+        let store = Store::open(&config.store)?;
+        let fresh = store_is_fresh(&store).await?;
+
+        let listener = tokio::net::TcpListener::bind(config.raft_listen_address)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: config.raft_listen_address,
+                source,
+            })?;
+        let raft_address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.raft_listen_address,
+            source,
+        })?;
+        let advertised_address = if config.raft_advertise_address.is_empty() {
+            raft_address.to_string()
+        } else {
+            config.raft_advertise_address.clone()
+        };
+
+        let peers = Peers::new(&config.raft);
+        let network = NetworkFactory {
+            local_id: config.node_id,
+            cluster_epoch: config.cluster_epoch,
+            peers: peers.clone(),
+        };
+        let raft = Raft::new(
+            config.node_id,
+            openraft_config,
+            network,
+            store.log.clone(),
+            store.state_machine.clone(),
+        )
+        .await?;
+        let shared = Arc::new(Shared {
+            node_id: config.node_id,
+            site: config.site,
+            cluster_epoch: config.cluster_epoch,
+            settings: config.raft.clone(),
+            raft,
+            store,
+            peers,
+            clock: Clock::default(),
+            fenced: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            snapshot_receives: Semaphore::new(SNAPSHOT_RECEIVES_CONCURRENT_MAX),
+        });
+
+        let (stop_server, server_stopped) = oneshot::channel::<()>();
+        let service = RaftServiceServer::new(RaftServer::new(Arc::clone(&shared)))
+            .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(RAFT_MESSAGE_BYTES_MAX);
+        let settings = &config.raft;
+        let server = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .max_concurrent_streams(Some(RAFT_STREAMS_PER_CONNECTION_MAX))
+            .tcp_keepalive(Some(Duration::from_millis(settings.tcp_keepalive_ms)))
+            .http2_keepalive_interval(Some(Duration::from_millis(
+                settings.http2_keepalive_interval_ms,
+            )))
+            .http2_keepalive_timeout(Some(Duration::from_millis(
+                settings.http2_keepalive_timeout_ms,
+            )))
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                async {
+                    server_stopped.await.ok();
+                },
+            );
+        let node_id = config.node_id;
+        let server_task = tokio::spawn(async move {
+            if let Err(error) = server.await {
+                tracing::error!(node_id, error = %error, "the internal Raft server failed");
+            }
+        });
+        tracing::info!(
+            node_id,
+            site = %config.site,
+            raft_address = %raft_address,
+            advertised_address = %advertised_address,
+            fresh,
+            "node started"
+        );
+
+        if let Bootstrap::Initialize { members } = &config.bootstrap {
+            if fresh {
+                initialize(&shared, &config, members, &advertised_address).await?;
+            } else {
+                tracing::info!(
+                    node_id,
+                    "the store holds Raft state already; the cluster is not initialized again"
+                );
+            }
+        }
+
+        let (stop_watcher, watcher_stopped) = oneshot::channel::<()>();
+        let watcher_task = tokio::spawn(crate::stall::watch(Arc::clone(&shared), watcher_stopped));
+
+        Ok(NodeHandle {
+            shared,
+            raft_address,
+            advertised_address,
+            background: std::sync::Mutex::new(Some(Background {
+                stop_server,
+                server_task,
+                stop_watcher,
+                watcher_task,
+            })),
+        })
+    }
+}
+
+/// Whether the store has never voted, logged or applied anything.
+async fn store_is_fresh(store: &Store) -> Result<bool, StartError> {
+    let mut log = store.log.clone();
+    let io = |error: std::io::Error| StartError::Store(error.into());
+    let vote = log.read_vote().await.map_err(io)?;
+    let state = log.get_log_state().await.map_err(io)?;
+    let applied = store.state_machine.last_applied().map_err(io)?;
+    Ok(vote.is_none()
+        && state.last_log_id.is_none()
+        && state.last_purged_log_id.is_none()
+        && applied.is_none())
+}
+
+async fn initialize(
+    shared: &Shared,
+    config: &NodeConfig,
+    members: &BTreeMap<NodeId, crate::config::InitialMember>,
+    advertised_address: &str,
+) -> Result<(), StartError> {
+    let mut nodes = BTreeMap::new();
+    for (node_id, member) in members {
+        let own = *node_id == config.node_id;
+        if own && !member.raft_address.is_empty() && member.raft_address != advertised_address {
+            return Err(StartError::Initialize(format!(
+                "this node's initial address {} is not the address it serves at, {advertised_address}",
+                member.raft_address
+            )));
+        }
+        nodes.insert(
+            *node_id,
+            ClusterNode {
+                site: member.site,
+                raft_address: if own {
+                    advertised_address.to_owned()
+                } else {
+                    member.raft_address.clone()
+                },
+                api_address: if own && member.api_address.is_empty() {
+                    config.api_address.clone()
+                } else {
+                    member.api_address.clone()
+                },
+            },
+        );
+    }
+    tracing::info!(
+        node_id = config.node_id,
+        members = ?nodes.keys().collect::<Vec<_>>(),
+        "initializing the cluster"
+    );
+    shared
+        .raft
+        .initialize(nodes)
+        .await
+        .map_err(|error| StartError::Initialize(error.to_string()))
+}
+
+/// The server and watcher tasks of a node, stopped by [`NodeHandle::shutdown`].
+#[derive(Debug)]
+struct Background {
+    stop_server: oneshot::Sender<()>,
+    server_task: JoinHandle<()>,
+    stop_watcher: oneshot::Sender<()>,
+    watcher_task: JoinHandle<()>,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct NodeHandle {
+    pub(crate) shared: Arc<Shared>,
+    raft_address: SocketAddr,
+    advertised_address: String,
+    background: std::sync::Mutex<Option<Background>>,
+}
+
+impl NodeHandle {
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.shared.node_id
+    }
+
+    /// This node's site.
+    pub fn site(&self) -> Site {
+        self.shared.site
+    }
+
+    /// The address the internal Raft server is bound to (the real port when 0 was asked for).
+    pub fn raft_address(&self) -> SocketAddr {
+        self.raft_address
+    }
+
+    /// The `host:port` peers use to reach this node, as recorded in the membership.
+    pub fn advertised_address(&self) -> &str {
+        &self.advertised_address
+    }
+
+    /// This node's entry for the membership: its site and addresses.
+    pub fn cluster_node(&self, api_address: &str) -> ClusterNode {
+        ClusterNode {
+            site: self.shared.site,
+            raft_address: self.advertised_address.clone(),
+            api_address: api_address.to_owned(),
+        }
+    }
+
+    /// The Raft instance, for what this handle does not offer.
+    pub fn raft(&self) -> &Raft {
+        &self.shared.raft
+    }
+
+    /// The node's store: state reads, state hash, disk health.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// The latest Raft metrics.
+    pub fn metrics(&self) -> RaftMetrics {
+        self.shared.metrics()
+    }
+
+    /// The leader as this node knows it.
+    pub fn leader(&self) -> Option<LeaderInfo> {
+        self.shared.leader_info(&self.shared.metrics())
+    }
+
+    /// Whether this node serves reads and writes: its disk answers within the bound, it belongs
+    /// to the current cluster epoch, and it is not shutting down.
+    pub fn is_serving(&self) -> bool {
+        self.shared.not_serving_reason().is_none()
+    }
+
+    /// Why this node does not serve, if it does not.
+    pub fn not_serving_reason(&self) -> Option<NotServingReason> {
+        self.shared.not_serving_reason()
+    }
+
+    /// Applies a client write: stamped with the leader's clock and proposed on the leader, here
+    /// if this node leads or forwarded to it otherwise, retried (with the same request id) after
+    /// a leader change, all within the configured write timeout.
+    pub async fn client_write(&self, envelope: Envelope) -> Result<WriteAnswer, NodeError> {
+        crate::write::client_write(&self.shared, envelope.into()).await
+    }
+
+    /// Makes reads that follow linearizable: confirms this node still leads (a quorum answers)
+    /// and waits until the state machine has applied everything committed before the call.
+    /// Returns the log index reads then reflect. Only the leader can do this; a follower gets
+    /// [`NodeError::NotLeader`] with the leader to ask.
+    pub async fn ensure_linearizable(&self) -> Result<u64, NodeError> {
+        crate::leadership::ensure_linearizable(&self.shared).await
+    }
+
+    /// Waits until this node has applied at least what it had applied before it restarted (the
+    /// cluster's commit covering its own log), so that reads served from it never go back.
+    pub async fn wait_for_recovery(&self, timeout: Duration) -> Result<(), NodeError> {
+        self.shared
+            .raft
+            .wait_for_recovery(Some(timeout))
+            .await
+            .map(|_| ())
+            .map_err(|_| NodeError::Timeout {
+                operation: "recovery",
+                waited_ms: duration_ms(timeout),
+            })
+    }
+
+    /// Hands leadership to `target`, a caught-up voter, and waits (bounded by the configured
+    /// transfer timeout) until it leads.
+    pub async fn transfer_leadership(&self, target: NodeId) -> Result<(), NodeError> {
+        crate::leadership::transfer_leadership(&self.shared, target).await
+    }
+
+    /// Adds `node_id` as a learner and waits, bounded, until it has caught up with the leader.
+    pub async fn add_learner(&self, node_id: NodeId, node: ClusterNode) -> Result<(), NodeError> {
+        crate::leadership::add_learner(&self.shared, node_id, node).await
+    }
+
+    /// Promotes a caught-up learner to voter.
+    pub async fn promote_learner(&self, node_id: NodeId) -> Result<(), NodeError> {
+        crate::leadership::promote_learner(&self.shared, node_id).await
+    }
+
+    /// Removes a voter from the cluster altogether.
+    pub async fn remove_voter(&self, node_id: NodeId) -> Result<(), NodeError> {
+        crate::leadership::remove_voter(&self.shared, node_id).await
+    }
+
+    /// Stops the node gracefully: refuses new work, stops the stall watcher, stops Raft, and
+    /// lets in-flight internal RPCs finish; each step is bounded. A Raft core blocked on a
+    /// stalled disk is left behind after ten seconds with a
+    /// [`NodeError::Timeout`]. Calling it again does nothing.
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        let background = self.background.lock().expect("background lock").take();
+        let Some(background) = background else {
+            return Ok(());
+        };
+        let node_id = self.shared.node_id;
+        tracing::info!(node_id, "node shutting down");
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        background.stop_watcher.send(()).ok();
+        if let Err(error) = background.watcher_task.await {
+            tracing::warn!(node_id, error = %error, "the stall watcher ended badly");
+        }
+        let raft_stopped =
+            tokio::time::timeout(RAFT_STOP_TIMEOUT, self.shared.raft.shutdown()).await;
+        background.stop_server.send(()).ok();
+        let mut server_task = background.server_task;
+        if tokio::time::timeout(SHUTDOWN_DRAIN_TIMEOUT, &mut server_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                node_id,
+                "internal RPCs still running after the drain timeout; dropping them"
+            );
+            server_task.abort();
+        }
+        match raft_stopped {
+            Ok(Ok(())) => {
+                tracing::info!(node_id, "node stopped");
+                Ok(())
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(node_id, error = %error, "the Raft core ended badly");
+                Ok(())
+            }
+            Err(_elapsed) => {
+                tracing::error!(node_id, "the Raft core did not stop (a stalled disk?)");
+                Err(NodeError::Timeout {
+                    operation: "raft shutdown",
+                    waited_ms: duration_ms(RAFT_STOP_TIMEOUT),
+                })
+            }
+        }
+    }
+}
+
+pub(crate) fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
