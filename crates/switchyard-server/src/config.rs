@@ -1,0 +1,395 @@
+//! The node's TOML configuration: one struct, kebab-case keys, unknown keys refused, defaults in
+//! one place, and a `validate` whose errors name the key. `deploy/config/node.toml` is the
+//! commented template; a test keeps it parseable and valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchyard_raft::{Bootstrap, InitialMember, NodeConfig, RaftSettings};
+use switchyard_store::{Site, StoreConfig};
+
+/// A configuration that cannot be used, with the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// TOML syntax, a wrong type or an unknown key; the parser's message names the key and the
+    /// line.
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("`{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServerConfig {
+    pub node: NodeSection,
+    pub network: NetworkSection,
+    #[serde(default)]
+    pub cluster: ClusterSection,
+    #[serde(default)]
+    pub raft: RaftSettings,
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[node]`: who this node is and where it keeps its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodeSection {
+    /// Never reused, never given to a wiped node.
+    pub id: u64,
+    /// `tokyo`, `osaka` or `witness`.
+    pub site: String,
+    pub data_dir: PathBuf,
+    #[serde(default = "default_cache_capacity_mb")]
+    pub cache_capacity_mb: u64,
+    #[serde(default = "default_flush_stall_bound_ms")]
+    pub flush_stall_bound_ms: u64,
+}
+
+fn default_cache_capacity_mb() -> u64 {
+    256
+}
+
+fn default_flush_stall_bound_ms() -> u64 {
+    2_000
+}
+
+/// `[network]`: where the node listens and how peers reach it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NetworkSection {
+    /// `ip:port` of the internal Raft service.
+    pub raft_listen: String,
+    /// `host:port` peers use; defaults to the bound listen address.
+    #[serde(default)]
+    pub raft_advertise: String,
+    /// `host:port` of the public API, recorded in the membership (the API itself arrives with
+    /// the services).
+    #[serde(default)]
+    pub api_advertise: String,
+}
+
+/// `[cluster]`: the cluster's epoch and, on the one node that creates it, its first members.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClusterSection {
+    #[serde(default)]
+    pub epoch: u64,
+    /// Create the cluster from `members` if this node's store is fresh. Set it on one node only.
+    #[serde(default)]
+    pub initialize: bool,
+    #[serde(default)]
+    pub members: Vec<MemberSection>,
+}
+
+/// `[[cluster.members]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MemberSection {
+    pub id: u64,
+    pub site: String,
+    pub raft_address: String,
+    #[serde(default)]
+    pub api_address: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `info,switchyard_raft=debug`; `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> LogSection {
+        LogSection {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
+    }
+}
+
+fn default_log_format() -> String {
+    "text".to_owned()
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+fn site(key: &str, text: &str) -> Result<Site, ConfigError> {
+    Site::parse(text).ok_or_else(|| {
+        invalid(
+            key,
+            format!("{text:?} is not a site; use tokyo, osaka or witness"),
+        )
+    })
+}
+
+impl ServerConfig {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        ServerConfig::parse(&text, path)
+    }
+
+    /// Parses and validates `text` (read from `path`, for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
+        let config: ServerConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let node_site = site("node.site", &self.node.site)?;
+        if self.node.data_dir.as_os_str().is_empty() {
+            return Err(invalid("node.data-dir", "must not be empty"));
+        }
+        if !(16..=65_536).contains(&self.node.cache_capacity_mb) {
+            return Err(invalid("node.cache-capacity-mb", "must be in 16..=65536"));
+        }
+        if !(100..=600_000).contains(&self.node.flush_stall_bound_ms) {
+            return Err(invalid(
+                "node.flush-stall-bound-ms",
+                "must be in 100..=600000",
+            ));
+        }
+        self.network
+            .raft_listen
+            .parse::<SocketAddr>()
+            .map_err(|error| invalid("network.raft-listen", format!("not ip:port: {error}")))?;
+        for (key, address) in [
+            ("network.raft-advertise", &self.network.raft_advertise),
+            ("network.api-advertise", &self.network.api_advertise),
+        ] {
+            if !address.is_empty() && !looks_like_host_port(address) {
+                return Err(invalid(key, format!("{address:?} is not host:port")));
+            }
+        }
+        if self.log.format != "text" && self.log.format != "json" {
+            return Err(invalid("log.format", "must be text or json"));
+        }
+        if self.cluster.initialize {
+            if self.cluster.members.is_empty() {
+                return Err(invalid(
+                    "cluster.members",
+                    "initialize = true needs the first members",
+                ));
+            }
+            let mut ids = BTreeSet::new();
+            for (index, member) in self.cluster.members.iter().enumerate() {
+                let key = format!("cluster.members[{index}]");
+                if !ids.insert(member.id) {
+                    return Err(invalid(
+                        format!("{key}.id"),
+                        format!("{} appears twice", member.id),
+                    ));
+                }
+                site(&format!("{key}.site"), &member.site)?;
+                // This node's own address may be left empty: the bound address is used.
+                let own_and_empty = member.id == self.node.id && member.raft_address.is_empty();
+                if !own_and_empty && !looks_like_host_port(&member.raft_address) {
+                    return Err(invalid(
+                        format!("{key}.raft-address"),
+                        format!("{:?} is not host:port", member.raft_address),
+                    ));
+                }
+            }
+            match self
+                .cluster
+                .members
+                .iter()
+                .find(|member| member.id == self.node.id)
+            {
+                None => {
+                    return Err(invalid(
+                        "cluster.members",
+                        format!(
+                            "this node ({}) must be one of the first members",
+                            self.node.id
+                        ),
+                    ));
+                }
+                Some(own) if site("node.site", &own.site)? != node_site => {
+                    return Err(invalid(
+                        "cluster.members",
+                        "this node's entry names another site than node.site",
+                    ));
+                }
+                Some(_) => {}
+            }
+        } else if !self.cluster.members.is_empty() {
+            return Err(invalid(
+                "cluster.members",
+                "only read with initialize = true; remove it, or set initialize on the one node that creates the cluster",
+            ));
+        }
+        self.raft
+            .validate()
+            .map_err(|error| invalid("raft", error.to_string()))?;
+        Ok(())
+    }
+
+    /// The node configuration the Raft crate starts from.
+    pub fn node_config(&self) -> Result<NodeConfig, ConfigError> {
+        self.validate()?;
+        let mut store = StoreConfig::new(&self.node.data_dir);
+        store.cache_capacity_bytes = self.node.cache_capacity_mb * 1024 * 1024;
+        store.flush_stall_bound = Duration::from_millis(self.node.flush_stall_bound_ms);
+        let listen: SocketAddr = self
+            .network
+            .raft_listen
+            .parse()
+            .map_err(|_| invalid("network.raft-listen", "not ip:port"))?;
+        let mut config = NodeConfig::new(
+            self.node.id,
+            site("node.site", &self.node.site)?,
+            listen,
+            store,
+        );
+        config.raft_advertise_address = self.network.raft_advertise.clone();
+        config.api_address = self.network.api_advertise.clone();
+        config.cluster_epoch = self.cluster.epoch;
+        config.raft = self.raft.clone();
+        if self.cluster.initialize {
+            let mut members = BTreeMap::new();
+            for member in &self.cluster.members {
+                members.insert(
+                    member.id,
+                    InitialMember {
+                        site: site("cluster.members.site", &member.site)?,
+                        raft_address: member.raft_address.clone(),
+                        api_address: member.api_address.clone(),
+                    },
+                );
+            }
+            config.bootstrap = Bootstrap::Initialize { members };
+        }
+        config
+            .validate()
+            .map_err(|error| invalid("cluster", error.to_string()))?;
+        Ok(config)
+    }
+}
+
+fn looks_like_host_port(text: &str) -> bool {
+    match text.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = include_str!("../../../deploy/config/node.toml");
+
+    fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::parse(text, Path::new("test.toml"))
+    }
+
+    fn minimal() -> String {
+        r#"
+[node]
+id = 1
+site = "tokyo"
+data-dir = "/tmp/switchyard-1"
+
+[network]
+raft-listen = "127.0.0.1:7401"
+"#
+        .to_owned()
+    }
+
+    /// The commented template in deploy/ parses, validates and becomes a node configuration.
+    #[test]
+    fn template_is_valid() {
+        let config = parse(TEMPLATE).unwrap();
+        let node = config.node_config().unwrap();
+        assert_eq!(node.node_id, 1);
+        assert!(
+            matches!(node.bootstrap, Bootstrap::Initialize { ref members } if members.len() == 5)
+        );
+    }
+
+    /// A minimal file works and takes the defaults.
+    #[test]
+    fn minimal_file_uses_defaults() {
+        let config = parse(&minimal()).unwrap();
+        assert_eq!(config.node.cache_capacity_mb, 256);
+        assert_eq!(config.raft, RaftSettings::default());
+        let node = config.node_config().unwrap();
+        assert!(matches!(node.bootstrap, Bootstrap::Join));
+    }
+
+    /// Every mistake names its key.
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                minimal().replace("site = \"tokyo\"", "site = \"nagoya\""),
+                "node.site",
+            ),
+            (
+                minimal().replace("127.0.0.1:7401", "localhost"),
+                "network.raft-listen",
+            ),
+            (minimal() + "\n[log]\nformat = \"xml\"\n", "log.format"),
+            (
+                minimal() + "\n[raft]\nheartbeat-interval-ms = 400\n",
+                "raft",
+            ),
+            (minimal() + "\n[raft]\nheartbeat = 1\n", "heartbeat"),
+            (minimal().replace("id = 1", "id = \"one\""), "id"),
+            (minimal() + "\nsurprise = true\n", "surprise"),
+            (
+                minimal() + "\n[cluster]\ninitialize = true\n",
+                "cluster.members",
+            ),
+            (
+                minimal()
+                    + "\n[cluster]\ninitialize = true\n[[cluster.members]]\nid = 2\nsite = \"osaka\"\nraft-address = \"osaka-1:7401\"\n",
+                "cluster.members",
+            ),
+            (
+                minimal()
+                    + "\n[cluster]\ninitialize = true\n[[cluster.members]]\nid = 1\nsite = \"tokyo\"\nraft-address = \"no-port\"\n",
+                "cluster.members[0].raft-address",
+            ),
+        ];
+        for (text, key) in cases {
+            let error = parse(&text).expect_err("a bad config was accepted");
+            assert!(error.to_string().contains(key), "{key}: {error}");
+        }
+    }
+}
