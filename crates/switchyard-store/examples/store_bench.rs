@@ -105,6 +105,8 @@ async fn main() {
                     .append(chunk.to_vec(), IOFlushed::Noop)
                     .await
                     .expect("append");
+                // Durable, as openraft's callback would report it.
+                store.log.flush_barrier().await.expect("durable");
                 latencies.push(append_started.elapsed().as_secs_f64() * 1000.0);
                 let stream =
                     futures::stream::iter(chunk.iter().cloned().map(|entry| Ok((entry, None))));

@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub use audit::{LookupAudit, LookupAuditLog};
 pub use disk::{DiskHealth, Durability, Health, StoreConfig};
 pub use error::StoreError;
-pub use log_store::{LogStore, READ_ENTRIES_MAX};
+pub use log_store::{LogStore, READ_ENTRIES_MAX, SYNC_QUEUE_MAX};
 pub use snapshot::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, SnapshotFile, SnapshotSink};
 pub use state_machine::{EVENT_REVISIONS_RETAINED, SledView, StateMachine};
 pub use types::{ClusterNode, Site, StoreRequest, StoreResponse, TypeConfig, alias};
@@ -44,6 +44,7 @@ pub struct Store {
     pub state_machine: StateMachine,
     pub audit: LookupAuditLog,
     health: Health,
+    #[cfg(feature = "fault-injection")]
     disks: [Arc<disk::Disk>; 2],
 }
 
@@ -71,6 +72,7 @@ impl Store {
             )?,
             audit: LookupAuditLog::open(&state_disk)?,
             health,
+            #[cfg(feature = "fault-injection")]
             disks: [log_disk, state_disk],
         })
     }

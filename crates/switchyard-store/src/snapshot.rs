@@ -45,6 +45,17 @@ pub struct SnapshotFile {
 }
 
 impl SnapshotFile {
+    /// Reads the whole file and checks its end frame (record count and SHA-256). A receiver runs
+    /// this before installing, so that a damaged transfer is refused, not installed.
+    pub fn verify(&self) -> io::Result<u64> {
+        let mut reader = SnapshotReader::open(&self.path)?;
+        let mut records = 0;
+        while reader.next_record()?.is_some() {
+            records += 1;
+        }
+        Ok(records)
+    }
+
     /// Reads up to `max_bytes` (at most [`SNAPSHOT_CHUNK_BYTES_MAX`]) from `offset`. An empty
     /// chunk means the end.
     pub fn read_chunk(&self, offset: u64, max_bytes: usize) -> io::Result<Vec<u8>> {

@@ -246,3 +246,24 @@ async fn stall_is_reported() {
         .unwrap();
     assert!(health.is_healthy());
 }
+
+/// `SnapshotFile::verify` accepts a good file (counting its records) and refuses a damaged one,
+/// so a receiver can refuse a bad transfer before installing anything.
+#[tokio::test]
+async fn snapshot_verification() {
+    let scenario = scenario();
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&StoreConfig::new(directory.path())).unwrap();
+    apply(&mut store.state_machine, entries_for(&scenario, 1)).await;
+    let snapshot = store.state_machine.build_snapshot().await.unwrap();
+    assert!(snapshot.snapshot.verify().unwrap() > 2_000);
+    let mut bytes = std::fs::read(&snapshot.snapshot.path).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    let damaged = directory.path().join("damaged.snap");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let damaged = switchyard_store::SnapshotFile {
+        path: damaged,
+        bytes: bytes.len() as u64,
+    };
+    assert!(damaged.verify().is_err());
+}

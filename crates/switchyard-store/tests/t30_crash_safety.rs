@@ -83,6 +83,9 @@ async fn child(directory: &str) {
             .append([entry(index)], IOFlushed::Noop)
             .await
             .expect("append");
+        // An append is acknowledged when openraft's callback fires; the barrier waits for the
+        // same sync.
+        store.log.flush_barrier().await.expect("durable");
         println!("ACK {index}");
         if index.is_multiple_of(5) {
             let term = index / 5;
