@@ -240,6 +240,10 @@ impl RaftSettings {
             state_machine_channel_size: Some(limits::STATE_MACHINE_QUEUE_MAX),
             api_batch_capacity: limits::PROPOSAL_BATCH_ENTRIES_MAX,
             max_append_entries: Some(limits::PROPOSAL_BATCH_ENTRIES_MAX),
+            // The store's append returns once the entries are written and syncs them in the
+            // background (group commit): replicate at once, so the followers' syncs run while
+            // the leader's own does, instead of after it.
+            broadcast_submitted_on_append: Some(true),
             // A restarted node never resumes leadership on its own: it may have missed a whole
             // term, and an election costs one round trip.
             enable_leader_restore: Some(false),

@@ -50,9 +50,9 @@ pub struct WriteAnswer {
     pub revision: u64,
     /// The domain's answer: accepted, or refused by a rule.
     pub outcome: Outcome,
-    /// Whether the answer is the remembered first answer of a retried request id. `None` when
-    /// the write was forwarded: the Raft contract's `ForwardWriteResponse` does not carry it.
-    pub replayed: Option<bool>,
+    /// Whether the answer is the remembered first answer of a retried request id (nothing was
+    /// applied again).
+    pub replayed: bool,
     /// The node that led when the write was applied.
     pub leader: NodeId,
 }
@@ -186,10 +186,14 @@ impl Node {
             .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(RAFT_MESSAGE_BYTES_MAX);
         let settings = &config.raft;
+        // With our own listener, tonic ignores the builder's TCP_NODELAY and keepalive: they
+        // must be set on the incoming stream. Without TCP_NODELAY, Nagle's algorithm and delayed
+        // ACKs hold small replies for ~40 ms.
+        let incoming = tonic::transport::server::TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(Duration::from_millis(settings.tcp_keepalive_ms)));
         let server = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
             .max_concurrent_streams(Some(RAFT_STREAMS_PER_CONNECTION_MAX))
-            .tcp_keepalive(Some(Duration::from_millis(settings.tcp_keepalive_ms)))
             .http2_keepalive_interval(Some(Duration::from_millis(
                 settings.http2_keepalive_interval_ms,
             )))
@@ -197,12 +201,9 @@ impl Node {
                 settings.http2_keepalive_timeout_ms,
             )))
             .add_service(service)
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
-                async {
-                    server_stopped.await.ok();
-                },
-            );
+            .serve_with_incoming_shutdown(incoming, async {
+                server_stopped.await.ok();
+            });
         let node_id = config.node_id;
         let server_task = tokio::spawn(async move {
             if let Err(error) = server.await {

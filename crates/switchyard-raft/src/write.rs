@@ -193,7 +193,7 @@ fn to_answer(response: StoreResponse, leader: NodeId) -> Result<WriteAnswer, Nod
     Ok(WriteAnswer {
         revision: response.revision,
         outcome,
-        replayed: Some(response.replayed),
+        replayed: response.replayed,
         leader,
     })
 }
@@ -326,7 +326,7 @@ async fn forward(
             Ok(WriteAnswer {
                 revision: answer.revision,
                 outcome,
-                replayed: None,
+                replayed: answer.replayed,
                 leader,
             })
         }

@@ -12,8 +12,8 @@ use switchyard_raft::{NodeError, NotServingReason, RaftSettings, Site};
 /// Five voters; the leader's disk is stalled on purpose and a write arrives (through a follower),
 /// so the leader's log sync hangs. Within the stall bound the leader reports itself unhealthy
 /// and not serving, and a healthy voter at another site leads well before an election timeout
-/// would have replaced the old leader; the write is answered by the new leader and commits go
-/// on. When the disk answers again, the old leader serves again as a follower with the same
+/// would have replaced the old leader; the write is answered and commits go on through the new
+/// leader. When the disk answers again, the old leader serves again as a follower with the same
 /// state as the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_leader_hands_over_and_recovers() {
@@ -43,22 +43,20 @@ async fn a_stalled_leader_hands_over_and_recovers() {
 
     cluster.node(stalled).store().inject_stall();
     let stalled_at = Instant::now();
-    // A write makes the leader append, and its sync hangs.
-    let write = {
-        let envelope = rest[0].clone();
-        let node = cluster.node(via);
-        async move { node.client_write(envelope).await }
-    };
-    let (answer, ()) = tokio::join!(write, async {
-        eventually("the stalled leader stops serving", WAIT, || {
-            let serving = cluster.node(stalled).is_serving();
-            async move { !serving }
-        })
-        .await;
-    });
-    let answer = answer.expect("the write is answered by the new leader");
+    // A write makes the leader append, and its log sync hangs: that sync is what reveals the
+    // stall. The write itself may still commit on the four healthy followers (the leader's own
+    // sync is not needed for a quorum) and be answered by either leader; it must not be lost.
+    let answer = cluster
+        .node(via)
+        .client_write(rest[0].clone())
+        .await
+        .expect("the write is answered");
     assert!(answer.outcome.is_ok(), "{:?}", answer.outcome);
-    assert_ne!(answer.leader, stalled);
+    eventually("the stalled leader stops serving", WAIT, || {
+        let serving = cluster.node(stalled).is_serving();
+        async move { !serving }
+    })
+    .await;
 
     let new_leader = cluster.leader_among(&others).await;
     let failover = stalled_at.elapsed();

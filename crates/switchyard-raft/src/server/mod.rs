@@ -233,6 +233,7 @@ impl RaftService for RaftServer {
         let not_leader = |leader| {
             Ok(Response::new(wire::ForwardWriteResponse {
                 revision: 0,
+                replayed: false,
                 result: Some(ForwardResult::NotLeader(leader_to_hint(leader))),
             }))
         };
@@ -248,6 +249,7 @@ impl RaftService for RaftServer {
                 })?;
                 Ok(Response::new(wire::ForwardWriteResponse {
                     revision: response.revision,
+                    replayed: response.replayed,
                     result: Some(ForwardResult::OutcomeJson(
                         encode(&outcome, "outcome").map_err(status)?.into(),
                     )),

@@ -155,6 +155,18 @@ pub(super) async fn receive(
         .await
         .map_err(|error| local_disk(std::io::Error::other(error)))?;
     let file: SnapshotFile = finished.map_err(local_disk)?;
+    // A damaged transfer is refused here; installing it would fail inside the state machine,
+    // which openraft treats as fatal for the node.
+    let checked = file.clone();
+    let verified = tokio::task::spawn_blocking(move || checked.verify())
+        .await
+        .map_err(|error| local_disk(std::io::Error::other(error)))?;
+    if let Err(error) = verified {
+        let _ = std::fs::remove_file(&file.path);
+        return Err(invalid_chunk(format!(
+            "the received snapshot does not check out: {error}"
+        )));
+    }
     tracing::info!(
         node_id = shared.node_id,
         term,
