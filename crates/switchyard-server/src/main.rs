@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use switchyard_server::config::ServerConfig;
 use switchyard_server::{logging, serve};
 
+/// Many small, short-lived allocations per command: mimalloc measured about 15-20% more
+/// throughput than the system allocator in the cluster benchmark.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "switchyard",

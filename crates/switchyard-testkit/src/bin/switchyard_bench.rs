@@ -27,6 +27,10 @@ use switchyard_testkit::cluster::{Cluster, ClusterOptions};
 use switchyard_testkit::memory::resident_memory;
 use switchyard_testkit::workload::run_switching;
 
+/// The node binary's allocator: many small, short-lived allocations per command.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
