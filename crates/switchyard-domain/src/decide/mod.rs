@@ -79,6 +79,7 @@ pub fn decide<S: StateView + ?Sized>(state: &S, envelope: &Envelope, at: Timesta
 
     let now = state.clock().map_or(at, |clock| clock.max(at));
     let policy = state.policy();
+    let retention_days = i32::from(policy.request_id_retention_days);
     let mut tx = Tx::new(state, &envelope.actor, now, policy);
     let outcome = match execute(&mut tx, &envelope.command) {
         Ok(accepted) => match invariants::check_touched(&tx) {
@@ -99,7 +100,6 @@ pub fn decide<S: StateView + ?Sized>(state: &S, envelope: &Envelope, at: Timesta
         changes.writes.push(Write::Clock(now));
     }
     if let Some(key) = request_key {
-        let retention_days = i32::from(state.policy().request_id_retention_days);
         changes.writes.push(Write::Due(DueEntry {
             date: now.jst_date().add_days(retention_days),
             item: DueItem::Request(key.clone()),
