@@ -20,7 +20,9 @@
 //!   assembles and installs received snapshots);
 //! - `write.rs`: client writes, leader stamping and forwarding; `clock.rs`: the one place a
 //!   clock is read;
-//! - `leadership.rs`: read barriers, leadership transfer, learners and voters;
+//! - `leadership.rs`: the leader's read barrier, leadership transfer, learners and voters;
+//! - `read.rs`: linearizable read barriers on any node (followers ask the leader for a read
+//!   index) and waits on the applied index;
 //! - `stall.rs`: the disk-stall watcher that stops serving and hands leadership over;
 //! - `status.rs`: the one mapping between errors and gRPC status codes, both directions;
 //! - `error.rs`, `codec.rs`, `limits.rs`: errors, payload encoding, every named bound.
@@ -40,6 +42,7 @@ mod leadership;
 pub mod limits;
 mod network;
 mod node;
+mod read;
 mod server;
 mod stall;
 mod status;

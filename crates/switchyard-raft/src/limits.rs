@@ -78,6 +78,11 @@ pub(crate) const SNAPSHOT_RECEIVES_CONCURRENT_MAX: usize = 1;
 /// change. The same request id makes every retry safe.
 pub const WRITE_ATTEMPTS_MAX: u32 = 8;
 
+/// Most leaders a linearizable read barrier asks for a read index before it gives up (each
+/// attempt follows the newest leader hint; the whole barrier is also bounded by the write
+/// timeout).
+pub const READ_INDEX_ATTEMPTS_MAX: u32 = 8;
+
 /// Pause between write attempts when no leader is known or the leader just changed.
 pub(crate) const WRITE_RETRY_PAUSE: Duration = Duration::from_millis(50);
 

@@ -398,6 +398,27 @@ impl NodeHandle {
         crate::leadership::ensure_linearizable(&self.shared).await
     }
 
+    /// Makes reads that follow linearizable on this node, whether it leads or follows: the
+    /// leader confirms its leadership with a quorum and names its commit index, and this node
+    /// waits until it has applied that index. Returns the index local reads then reflect.
+    pub async fn read_barrier(&self) -> Result<u64, NodeError> {
+        crate::read::read_barrier(&self.shared).await
+    }
+
+    /// The log index of the last entry this node applied (0 before the first).
+    pub fn applied_index(&self) -> u64 {
+        self.shared
+            .metrics()
+            .last_applied
+            .map_or(0, |log_id| log_id.index())
+    }
+
+    /// Waits at most `bound` until this node applies an entry after `index`; returns the applied
+    /// index then (unchanged if the bound passed first). Event streams sleep on this.
+    pub async fn wait_applied_beyond(&self, index: u64, bound: Duration) -> u64 {
+        crate::read::wait_applied_beyond(&self.shared, index, bound).await
+    }
+
     /// Waits until this node has applied at least what it had applied before it restarted (the
     /// cluster's commit covering its own log), so that reads served from it never go back.
     pub async fn wait_for_recovery(&self, timeout: Duration) -> Result<(), NodeError> {

@@ -342,7 +342,7 @@ async fn forward(
 /// Time allowed beyond the client's deadline for the leader's own deadline answer to arrive.
 const FORWARD_ANSWER_SLACK: Duration = Duration::from_millis(200);
 
-fn hint_to_leader(hint: wire::LeaderHint) -> Option<LeaderInfo> {
+pub(crate) fn hint_to_leader(hint: wire::LeaderHint) -> Option<LeaderInfo> {
     let node_id = hint.leader_node_id?;
     let bounded = |address: String| {
         if address.len() > ADDRESS_BYTES_MAX {

@@ -262,4 +262,21 @@ impl RaftService for RaftServer {
             Err(error) => Err(status(error)),
         }
     }
+
+    async fn read_index(
+        &self,
+        request: Request<wire::ReadIndexRequest>,
+    ) -> Result<Response<wire::ReadIndexResponse>, Status> {
+        let message = request.into_inner();
+        self.admit(message.cluster_epoch)?;
+        tracing::trace!(
+            node_id = self.shared.node_id,
+            from = message.from_node_id,
+            "read index requested"
+        );
+        crate::read::serve_read_index(&self.shared)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
 }
