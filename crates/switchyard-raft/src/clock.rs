@@ -14,6 +14,8 @@ use switchyard_domain::Timestamp;
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     last_stamped_ms: AtomicI64,
+    /// Added to the wall clock: zero in production; tests and drills move a node's time.
+    offset_ms: AtomicI64,
 }
 
 impl Clock {
@@ -24,7 +26,8 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| {
                 i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-            });
+            })
+            .saturating_add(self.offset_ms.load(Ordering::SeqCst));
         let floor = applied_clock.map_or(i64::MIN, Timestamp::milliseconds);
         let candidate = now_ms.max(floor);
         let previous = self.last_stamped_ms.fetch_max(candidate, Ordering::SeqCst);
@@ -32,6 +35,14 @@ impl Clock {
         // Paired check: the stamp is at least everything it must not go behind.
         debug_assert!(stamp >= floor && stamp >= previous);
         Timestamp(stamp)
+    }
+}
+
+impl Clock {
+    /// Moves this node's wall clock by `offset_ms` (replacing any earlier offset). Stamps still
+    /// never go back: moving the clock back only holds them where they were.
+    pub(crate) fn set_offset(&self, offset_ms: i64) {
+        self.offset_ms.store(offset_ms, Ordering::SeqCst);
     }
 }
 
@@ -52,5 +63,17 @@ mod tests {
         let second = fresh.stamp(Some(Timestamp(0)));
         assert!(second >= first);
         assert!(first.milliseconds() > 1_700_000_000_000);
+    }
+
+    /// An offset moves stamps forward; moving it back holds them where they were.
+    #[test]
+    fn offsets_move_time_forward_only() {
+        let clock = Clock::default();
+        let before = clock.stamp(None);
+        clock.set_offset(86_400_000);
+        let ahead = clock.stamp(None);
+        assert!(ahead.milliseconds() >= before.milliseconds() + 86_400_000);
+        clock.set_offset(0);
+        assert!(clock.stamp(None) >= ahead);
     }
 }

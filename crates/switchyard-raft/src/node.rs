@@ -419,6 +419,13 @@ impl NodeHandle {
         crate::read::wait_applied_beyond(&self.shared, index, bound).await
     }
 
+    /// Moves the clock this node stamps entries with (when it leads) by `offset_ms` from the
+    /// wall clock. For tests and drills — a business day moved forward to reach a deadline, a
+    /// clock running behind — never needed in production. Stamps still never go back.
+    pub fn set_clock_offset(&self, offset_ms: i64) {
+        self.shared.clock.set_offset(offset_ms);
+    }
+
     /// Waits until this node has applied at least what it had applied before it restarted (the
     /// cluster's commit covering its own log), so that reads served from it never go back.
     pub async fn wait_for_recovery(&self, timeout: Duration) -> Result<(), NodeError> {

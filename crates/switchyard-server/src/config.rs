@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use switchyard_api::{ApiConfig, AuthMode, RateLimit, TlsFiles};
+use switchyard_domain::PartyId;
 use switchyard_raft::{Bootstrap, InitialMember, NodeConfig, RaftSettings};
 use switchyard_store::{Site, StoreConfig};
 
@@ -46,6 +48,164 @@ pub struct ServerConfig {
     pub raft: RaftSettings,
     #[serde(default)]
     pub log: LogSection,
+    /// The public API; absent: this node serves Raft only (a witness may run so).
+    #[serde(default)]
+    pub api: Option<ApiSection>,
+}
+
+/// `[api]`: the public gRPC services.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ApiSection {
+    /// `ip:port` of the public API.
+    pub listen: String,
+    /// `mtls` (production) or `dev-tokens` (development only).
+    #[serde(default = "default_auth")]
+    pub auth: String,
+    /// With `mtls`: PEM files of the node's certificate chain, its key, and the CA that signs
+    /// participants' client certificates.
+    #[serde(default)]
+    pub tls_certificate: PathBuf,
+    #[serde(default)]
+    pub tls_private_key: PathBuf,
+    #[serde(default)]
+    pub tls_client_ca: PathBuf,
+    /// With `dev-tokens`: token -> party id. DEVELOPMENT ONLY.
+    #[serde(default)]
+    pub dev_tokens: BTreeMap<String, String>,
+    #[serde(default = "default_rate_per_second")]
+    pub rate_limit_per_second: f64,
+    #[serde(default = "default_rate_burst")]
+    pub rate_limit_burst: f64,
+    #[serde(default)]
+    pub rate_limit_overrides: Vec<RateLimitOverride>,
+    #[serde(default = "default_leaderless_ms")]
+    pub leaderless_unhealthy_after_ms: u64,
+}
+
+/// `[[api.rate-limit-overrides]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RateLimitOverride {
+    pub party: String,
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+fn default_auth() -> String {
+    "mtls".to_owned()
+}
+
+fn default_rate_per_second() -> f64 {
+    RateLimit::default().per_second
+}
+
+fn default_rate_burst() -> f64 {
+    RateLimit::default().burst
+}
+
+fn default_leaderless_ms() -> u64 {
+    3_000
+}
+
+fn rate_limit(key: &str, per_second: f64, burst: f64) -> Result<RateLimit, ConfigError> {
+    if !(per_second > 0.0 && per_second <= 1_000_000.0) {
+        return Err(invalid(
+            format!("{key}per-second"),
+            "must be in (0, 1000000]",
+        ));
+    }
+    if !(1.0..=10_000_000.0).contains(&burst) {
+        return Err(invalid(format!("{key}burst"), "must be in 1..=10000000"));
+    }
+    Ok(RateLimit { per_second, burst })
+}
+
+impl ApiSection {
+    /// The API's listen address and settings; errors name the key.
+    pub fn api_config(&self) -> Result<(SocketAddr, ApiConfig), ConfigError> {
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|error| invalid("api.listen", format!("not ip:port: {error}")))?;
+        let auth = match self.auth.as_str() {
+            "mtls" => {
+                for (key, path) in [
+                    ("api.tls-certificate", &self.tls_certificate),
+                    ("api.tls-private-key", &self.tls_private_key),
+                    ("api.tls-client-ca", &self.tls_client_ca),
+                ] {
+                    if path.as_os_str().is_empty() {
+                        return Err(invalid(key, "required with auth = \"mtls\""));
+                    }
+                }
+                if !self.dev_tokens.is_empty() {
+                    return Err(invalid(
+                        "api.dev-tokens",
+                        "only allowed with auth = \"dev-tokens\"",
+                    ));
+                }
+                AuthMode::MutualTls(TlsFiles {
+                    certificate: self.tls_certificate.clone(),
+                    private_key: self.tls_private_key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                })
+            }
+            "dev-tokens" => {
+                if self.dev_tokens.is_empty() {
+                    return Err(invalid(
+                        "api.dev-tokens",
+                        "auth = \"dev-tokens\" needs at least one token",
+                    ));
+                }
+                let mut tokens = BTreeMap::new();
+                for (token, party) in &self.dev_tokens {
+                    let key = format!("api.dev-tokens.{token}");
+                    if token.len() < 8 || token.len() > 128 {
+                        return Err(invalid(key, "tokens are 8..=128 characters"));
+                    }
+                    let party =
+                        PartyId::parse(party).map_err(|error| invalid(key, error.to_string()))?;
+                    tokens.insert(token.clone(), party);
+                }
+                AuthMode::DevTokens(tokens)
+            }
+            other => {
+                return Err(invalid(
+                    "api.auth",
+                    format!("{other:?} is not mtls or dev-tokens"),
+                ));
+            }
+        };
+        let mut overrides = BTreeMap::new();
+        for (index, entry) in self.rate_limit_overrides.iter().enumerate() {
+            let key = format!("api.rate-limit-overrides[{index}].");
+            let party = PartyId::parse(&entry.party)
+                .map_err(|error| invalid(format!("{key}party"), error.to_string()))?;
+            overrides.insert(party, rate_limit(&key, entry.per_second, entry.burst)?);
+        }
+        if !(500..=600_000).contains(&self.leaderless_unhealthy_after_ms) {
+            return Err(invalid(
+                "api.leaderless-unhealthy-after-ms",
+                "must be in 500..=600000",
+            ));
+        }
+        Ok((
+            listen,
+            ApiConfig {
+                auth,
+                rate_limit: rate_limit(
+                    "api.rate-limit-",
+                    self.rate_limit_per_second,
+                    self.rate_limit_burst,
+                )?,
+                rate_limit_overrides: overrides,
+                leaderless_unhealthy_after: Duration::from_millis(
+                    self.leaderless_unhealthy_after_ms,
+                ),
+            },
+        ))
+    }
 }
 
 /// `[node]`: who this node is and where it keeps its data.
@@ -256,6 +416,9 @@ impl ServerConfig {
         self.raft
             .validate()
             .map_err(|error| invalid("raft", error.to_string()))?;
+        if let Some(api) = &self.api {
+            api.api_config()?;
+        }
         Ok(())
     }
 
@@ -372,6 +535,24 @@ raft-listen = "127.0.0.1:7401"
             (minimal() + "\n[raft]\nheartbeat = 1\n", "heartbeat"),
             (minimal().replace("id = 1", "id = \"one\""), "id"),
             (minimal() + "\nsurprise = true\n", "surprise"),
+            (
+                minimal() + "\n[api]\nlisten = \"127.0.0.1:7400\"\n",
+                "api.tls-certificate",
+            ),
+            (
+                minimal() + "\n[api]\nlisten = \"127.0.0.1:7400\"\nauth = \"dev-tokens\"\n",
+                "api.dev-tokens",
+            ),
+            (
+                minimal()
+                    + "\n[api]\nlisten = \"127.0.0.1:7400\"\nauth = \"dev-tokens\"\n[api.dev-tokens]\n\"dev-token-1\" = \"Z99\"\n",
+                "api.dev-tokens.dev-token-1",
+            ),
+            (
+                minimal()
+                    + "\n[api]\nlisten = \"127.0.0.1:7400\"\nauth = \"dev-tokens\"\nrate-limit-burst = 0.0\n[api.dev-tokens]\n\"dev-token-1\" = \"A1001\"\n",
+                "api.rate-limit-burst",
+            ),
             (
                 minimal() + "\n[cluster]\ninitialize = true\n",
                 "cluster.members",

@@ -1,15 +1,18 @@
-//! The Switchyard node process: reads its configuration, starts the node, and shuts it down
-//! gracefully on SIGTERM or Ctrl-C. The public services join here with the services issue.
+//! The Switchyard node process: reads its configuration, starts the node and its public API,
+//! and shuts both down gracefully on SIGTERM or Ctrl-C; and `switchyard dev`, a whole local
+//! cluster in one process.
 //!
 //! How the files divide the work:
 //!
 //! - `config.rs`: the TOML file (`deploy/config/node.toml` is the commented template), strict and
 //!   validated with errors that name the key;
-//! - `serve.rs`: start-up, the shutdown signal, the graceful stop;
+//! - `serve.rs`: start-up (node, then public API), the shutdown signal, the graceful stop;
+//! - `dev.rs`: the development cluster — five nodes on loopback, sample data, tokens;
 //! - `logging.rs`: the tracing subscriber (text or JSON), installed only by the binary;
 //! - `main.rs`: the `switchyard` command line, thin.
 
 pub mod config;
+pub mod dev;
 pub mod logging;
 pub mod serve;
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use switchyard_server::config::ServerConfig;
+use switchyard_server::dev::{DevCluster, DevError, DevOptions};
 use switchyard_server::{logging, serve};
 
 /// Many small, short-lived allocations per command: mimalloc measured about 15-20% more
@@ -36,6 +37,28 @@ enum Action {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run a development cluster in this process until Ctrl-C: five nodes on loopback
+    /// (tokyo-1, tokyo-2, osaka-1, osaka-2, witness-1) with sample data and development
+    /// tokens. Plain-text gRPC: never for production.
+    Dev {
+        /// Keep the nodes' data here (restarting on it keeps the data); default: a temporary
+        /// directory removed on exit.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// tokyo-1's public API port; the other nodes' follow, Raft ports are 100 higher. 0: let
+        /// the system choose every port.
+        #[arg(long, default_value_t = 7400)]
+        base_port: u16,
+        /// Supply points to generate and load.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+        supply_points: u64,
+        /// Retailers to generate (the ten TSOs are always there).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..=1000))]
+        retailers: u64,
+        /// Seed of the sample data generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +74,40 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Action::Dev {
+            data_dir,
+            base_port,
+            supply_points,
+            retailers,
+            seed,
+        } => {
+            logging::install("text", "warn");
+            let options = DevOptions {
+                data_dir,
+                base_port,
+                supply_points: supply_points as usize,
+                retailers: retailers as usize,
+                seed,
+                ..DevOptions::default()
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("error: cannot start the runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run_dev(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Action::Serve { config } => {
             let config = match ServerConfig::load(&config) {
                 Ok(config) => config,
@@ -80,4 +137,42 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Starts the development cluster, loads the sample data, prints the banner and serves until
+/// Ctrl-C or SIGTERM.
+async fn run_dev(options: DevOptions) -> Result<(), DevError> {
+    let data = switchyard_server::dev::sample_data(&options);
+    eprintln!("starting five nodes on loopback ...");
+    let cluster = DevCluster::start(&options, &data).await?;
+    let started = std::time::Instant::now();
+    let mut reported = 0;
+    let summary = cluster
+        .load(&data, |loaded, total| {
+            if loaded * 10 / total.max(1) > reported || loaded == total {
+                reported = loaded * 10 / total.max(1);
+                eprintln!("loading sample data: {loaded}/{total} supply points");
+            }
+        })
+        .await?;
+    if !summary.already_loaded {
+        eprintln!(
+            "loaded {} supply points through Raft in {:.1} s",
+            summary.supply_points,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let banner = cluster.banner(&summary, &options);
+    // The banner is the command's output; everything else goes to stderr.
+    let mut stdout = std::io::stdout().lock();
+    use std::io::Write as _;
+    let _ = writeln!(stdout, "{banner}");
+    let _ = writeln!(stdout, "switchyard dev: ready (Ctrl-C stops)");
+    let _ = stdout.flush();
+    drop(stdout);
+    serve::shutdown_signal().await;
+    eprintln!("stopping ...");
+    cluster.shutdown().await;
+    eprintln!("stopped");
+    Ok(())
 }

@@ -1,7 +1,9 @@
 //! Runs one node until it is told to stop.
 
 use std::future::Future;
+use std::sync::Arc;
 
+use switchyard_api::ApiHandle;
 use switchyard_raft::{Node, NodeHandle};
 
 use crate::config::ServerConfig;
@@ -13,39 +15,84 @@ pub enum ServeError {
     Config(#[from] crate::config::ConfigError),
     #[error("the node did not start: {0}")]
     Start(String),
+    #[error("the public API did not start: {0}")]
+    Api(#[from] switchyard_api::ApiError),
     #[error("the node did not stop cleanly: {0}")]
     Stop(String),
 }
 
-/// Starts the node described by `config` and returns its handle.
-pub async fn start(config: &ServerConfig) -> Result<NodeHandle, ServeError> {
+/// A running node and, when configured, its public API.
+#[derive(Debug)]
+pub struct Running {
+    pub node: Arc<NodeHandle>,
+    pub api: Option<ApiHandle>,
+}
+
+impl Running {
+    /// Stops the public API first (callers move to other nodes), then the node.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        if let Some(api) = self.api {
+            api.shutdown().await;
+        }
+        self.node
+            .shutdown()
+            .await
+            .map_err(|error| ServeError::Stop(error.to_string()))
+    }
+}
+
+/// Starts the node described by `config`, and its public API.
+pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
     let node_config = config.node_config()?;
-    let handle = Node::start(node_config)
-        .await
-        .map_err(|error| ServeError::Start(error.to_string()))?;
+    let api = config
+        .api
+        .as_ref()
+        .map(|api| api.api_config())
+        .transpose()?;
+    let handle = Arc::new(
+        Node::start(node_config)
+            .await
+            .map_err(|error| ServeError::Start(error.to_string()))?,
+    );
     tracing::info!(
         node_id = handle.node_id(),
         site = %handle.site(),
         raft_address = %handle.raft_address(),
         "node started"
     );
-    Ok(handle)
+    let api = match api {
+        Some((listen, api_config)) => {
+            match switchyard_api::start(Arc::clone(&handle), api_config, listen).await {
+                Ok(api) => Some(api),
+                Err(error) => {
+                    handle.shutdown().await.ok();
+                    return Err(error.into());
+                }
+            }
+        }
+        None => {
+            tracing::warn!(
+                node_id = handle.node_id(),
+                "no [api] section: this node serves Raft only"
+            );
+            None
+        }
+    };
+    Ok(Running { node: handle, api })
 }
 
-/// Serves until `stop` completes, then shuts the node down gracefully: Raft stops, the store is
-/// flushed and closed.
+/// Serves until `stop` completes, then shuts the node down gracefully: the public API stops,
+/// Raft stops, the store is flushed and closed.
 pub async fn serve_until(
     config: &ServerConfig,
     stop: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let handle = start(config).await?;
+    let running = start(config).await?;
     stop.await;
-    tracing::info!(node_id = handle.node_id(), "stopping");
-    handle
-        .shutdown()
-        .await
-        .map_err(|error| ServeError::Stop(error.to_string()))?;
-    tracing::info!(node_id = handle.node_id(), "stopped");
+    let node_id = running.node.node_id();
+    tracing::info!(node_id, "stopping");
+    running.shutdown().await?;
+    tracing::info!(node_id, "stopped");
     Ok(())
 }
 

@@ -49,6 +49,10 @@ pub struct StoreConfig {
     /// A sync slower than this marks the disk stalled.
     pub flush_stall_bound: Duration,
     pub durability: Durability,
+    /// Events are kept for this many revisions behind the last applied entry; a watch that asks
+    /// for older ones is told they were compacted. Pruning happens at the same revisions on
+    /// every node, so this must be the same on every node of a cluster.
+    pub event_revisions_retained: u64,
 }
 
 impl StoreConfig {
@@ -60,6 +64,7 @@ impl StoreConfig {
             cache_capacity_bytes: 256 * 1024 * 1024,
             flush_stall_bound: Duration::from_secs(2),
             durability: Durability::Fsync,
+            event_revisions_retained: crate::EVENT_REVISIONS_RETAINED,
         }
     }
 }

@@ -68,6 +68,7 @@ impl Store {
             log: LogStore::open(Arc::clone(&log_disk))?,
             state_machine: StateMachine::open(
                 Arc::clone(&state_disk),
+                config.event_revisions_retained,
                 config.path.join("snapshots"),
             )?,
             audit: LookupAuditLog::open(&state_disk)?,

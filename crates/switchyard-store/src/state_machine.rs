@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -26,10 +27,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 use switchyard_domain::{
-    Application, ApplicationNumber, Counters, Date, DueEntry, Event, Notice, Participant, PartyId,
-    Policy, RequestKey, RequestRecord, StateHasher, StateView, StopOnBehalfNumber,
-    StopOnBehalfRequest, StoredEvent, SupplyPoint, SupplyPointNumber, Timestamp, Write, decide,
-    keys,
+    Application, ApplicationNumber, Counters, Date, DueEntry, Event, Notice, NoticeNumber,
+    Participant, PartyId, Policy, RequestKey, RequestRecord, StateHasher, StateView,
+    StopOnBehalfNumber, StopOnBehalfRequest, StoredEvent, SupplyPoint, SupplyPointNumber,
+    Timestamp, Write, decide, keys,
 };
 
 use crate::codec::{decode, encode, sled_error};
@@ -75,8 +76,32 @@ const STORE_SNAPSHOT: &[u8] = b"snapshot";
 /// Events older than this many revisions behind the last applied entry are pruned; a watch
 /// asking for older revisions gets a "compacted" answer.
 pub const EVENT_REVISIONS_RETAINED: u64 = 1_000_000;
-/// Pruning runs every this many applied entries.
+/// Pruning runs every this many applied entries (or every `retained` entries, if fewer).
 const EVENT_PRUNE_EVERY: u64 = 4096;
+
+/// When events are pruned: every `every` revisions, everything more than `retained` revisions
+/// old. The same on every node.
+#[derive(Debug, Clone, Copy)]
+struct EventRetention {
+    retained: u64,
+    every: u64,
+}
+
+impl EventRetention {
+    fn new(retained: u64) -> EventRetention {
+        let retained = retained.max(1);
+        EventRetention {
+            retained,
+            every: EVENT_PRUNE_EVERY.min(retained),
+        }
+    }
+
+    /// The oldest revision still complete once `applied` has been applied.
+    fn available_from(self, applied: u64) -> u64 {
+        let last_prune = applied - applied % self.every;
+        last_prune.saturating_sub(self.retained)
+    }
+}
 
 /// One generation of the state machine's trees.
 #[derive(Debug)]
@@ -294,6 +319,7 @@ pub struct StateMachine {
     /// copy because nothing applies while it is taken (sled has no point-in-time iterator).
     apply_lock: Arc<tokio::sync::Mutex<()>>,
     snapshot_directory: PathBuf,
+    retention: EventRetention,
 }
 
 /// Where the current snapshot is, as recorded in the store's own metadata.
@@ -305,7 +331,11 @@ struct CurrentSnapshot {
 }
 
 impl StateMachine {
-    pub(crate) fn open(disk: Arc<Disk>, snapshot_directory: PathBuf) -> io::Result<StateMachine> {
+    pub(crate) fn open(
+        disk: Arc<Disk>,
+        event_revisions_retained: u64,
+        snapshot_directory: PathBuf,
+    ) -> io::Result<StateMachine> {
         let store_meta = disk.db.open_tree("store_meta").map_err(sled_error)?;
         let generation = match store_meta.get(STORE_GENERATION).map_err(sled_error)? {
             Some(bytes) => decode::<u64>(&bytes, "generation")?,
@@ -345,6 +375,7 @@ impl StateMachine {
             trees: Arc::new(RwLock::new(Arc::new(trees))),
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
             snapshot_directory,
+            retention: EventRetention::new(event_revisions_retained),
         })
     }
 
@@ -387,6 +418,123 @@ impl StateMachine {
             });
         }
         Ok(events)
+    }
+
+    /// The oldest revision whose events are all still stored: a watch may start there or
+    /// later. Pruning happens at the same revisions on every node (and snapshots carry the
+    /// events), so every node that applied the same entries gives the same answer.
+    pub fn events_available_from(&self) -> io::Result<u64> {
+        let applied = self.last_applied()?.map_or(0, |log_id| log_id.index());
+        Ok(self.retention.available_from(applied))
+    }
+
+    /// The revision of the oldest event still retained, or `None` when no event is stored.
+    pub fn oldest_event_revision(&self) -> io::Result<Option<u64>> {
+        let trees = self.current();
+        match trees.trees[EVENTS].first().map_err(sled_error)? {
+            Some((key, _)) => Ok(Some(u64::from_be_bytes(
+                key[..8].try_into().expect("12-byte keys"),
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Visits applications in number order, starting after `after`, until `visit` breaks.
+    pub fn scan_applications(
+        &self,
+        after: Option<ApplicationNumber>,
+        visit: impl FnMut(Application) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        let start = after.map(keys::application);
+        self.scan(APPLICATIONS, start.as_deref(), false, "application", visit)
+    }
+
+    /// Visits stop-on-behalf requests in number order, starting after `after`, until `visit`
+    /// breaks.
+    pub fn scan_stop_on_behalf(
+        &self,
+        after: Option<StopOnBehalfNumber>,
+        visit: impl FnMut(StopOnBehalfRequest) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        let start = after.map(keys::stop_on_behalf);
+        self.scan(
+            STOP_ON_BEHALF,
+            start.as_deref(),
+            false,
+            "stop-on-behalf request",
+            visit,
+        )
+    }
+
+    /// Visits participants in party id order, starting after `after`, until `visit` breaks.
+    pub fn scan_participants(
+        &self,
+        after: Option<&PartyId>,
+        visit: impl FnMut(Participant) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        let start = after.map(keys::participant);
+        self.scan(PARTICIPANTS, start.as_deref(), false, "participant", visit)
+    }
+
+    /// Visits notices newest first, starting before `before`, until `visit` breaks.
+    pub fn scan_notices_newest_first(
+        &self,
+        before: Option<NoticeNumber>,
+        visit: impl FnMut(Notice) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        let start = before.map(keys::notice);
+        self.scan(NOTICES, start.as_deref(), true, "notice", visit)
+    }
+
+    /// Visits the records of `tree` in key order (or reverse order), strictly after (before)
+    /// `start`, until `visit` breaks. Reads one generation throughout.
+    fn scan<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        start: Option<&str>,
+        reverse: bool,
+        what: &str,
+        mut visit: impl FnMut(T) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        use std::ops::Bound;
+        let trees = self.current();
+        let tree = &trees.trees[tree];
+        let mut each = |item: sled::Result<(sled::IVec, sled::IVec)>| -> io::Result<bool> {
+            let (_, value) = item.map_err(sled_error)?;
+            Ok(visit(decode(&value, what)?).is_break())
+        };
+        match (start, reverse) {
+            (None, false) => {
+                for item in tree.iter() {
+                    if each(item)? {
+                        break;
+                    }
+                }
+            }
+            (None, true) => {
+                for item in tree.iter().rev() {
+                    if each(item)? {
+                        break;
+                    }
+                }
+            }
+            (Some(start), false) => {
+                let range = (Bound::Excluded(start.as_bytes()), Bound::Unbounded);
+                for item in tree.range::<&[u8], _>(range) {
+                    if each(item)? {
+                        break;
+                    }
+                }
+            }
+            (Some(start), true) => {
+                for item in tree.range(..start.as_bytes()).rev() {
+                    if each(item)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The state hash, computed exactly as [`switchyard_domain::MemoryState::state_hash`] does.
@@ -462,11 +610,15 @@ impl StateMachine {
             )
     }
 
-    fn prune_events(trees: &StateTrees, revision: u64) -> io::Result<()> {
-        if !revision.is_multiple_of(EVENT_PRUNE_EVERY) || revision <= EVENT_REVISIONS_RETAINED {
+    fn prune_events(
+        trees: &StateTrees,
+        retention: EventRetention,
+        revision: u64,
+    ) -> io::Result<()> {
+        if !revision.is_multiple_of(retention.every) || revision <= retention.retained {
             return Ok(());
         }
-        let oldest_kept = event_key(revision - EVENT_REVISIONS_RETAINED, 0);
+        let oldest_kept = event_key(revision - retention.retained, 0);
         let mut batch = sled::Batch::default();
         for item in trees.trees[EVENTS].range(..oldest_kept) {
             batch.remove(item.map_err(sled_error)?.0);
@@ -580,7 +732,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
             }
             Self::commit(&trees, &writes, &log_id, membership.as_ref())?;
-            Self::prune_events(&trees, revision)?;
+            Self::prune_events(&trees, self.retention, revision)?;
             if let Some(responder) = responder {
                 responder.send(response);
             }

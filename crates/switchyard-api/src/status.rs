@@ -1,0 +1,194 @@
+//! The one mapping from every error the API meets to a gRPC status (the table is in
+//! `docs/ERRORS.md`; keep them together).
+//!
+//! Every status message starts with a stable snake_case reason — the rule name for a domain
+//! refusal (`stale_revision: ...`), `invalid_field` for a malformed request, `unauthenticated`,
+//! `permission_denied`, `rate_limited`, `not_serving`, `no_leader`, `outcome_unknown`, ... — so
+//! that clients branch on it without parsing prose. The rule is also sent in the metadata key
+//! `x-switchyard-rule`. Statuses a retry may cure carry `x-switchyard-retry-after-ms`.
+//! `INTERNAL` is kept for the server's own faults: a broken invariant, an unreadable disk.
+
+use std::time::Duration;
+
+use switchyard_domain::{Rejection, RejectionKind};
+use switchyard_raft::NodeError;
+use tonic::metadata::MetadataValue;
+use tonic::{Code, Status};
+
+/// Metadata key carrying the rule (reason) of a refused request.
+pub const RULE_METADATA_KEY: &str = "x-switchyard-rule";
+/// Metadata key carrying how long to wait before retrying, in milliseconds.
+pub const RETRY_AFTER_METADATA_KEY: &str = "x-switchyard-retry-after-ms";
+/// Metadata key of an `OUT_OF_RANGE` watch: the oldest revision still available.
+pub const OLDEST_REVISION_METADATA_KEY: &str = "x-switchyard-oldest-revision";
+
+/// How long a client should wait before retrying at another node or after an election.
+const ELECTION_RETRY_AFTER: Duration = Duration::from_millis(500);
+
+fn with_rule(code: Code, rule: &str, detail: impl std::fmt::Display) -> Status {
+    let mut status = Status::new(code, format!("{rule}: {detail}"));
+    if let Ok(value) = MetadataValue::try_from(rule) {
+        status.metadata_mut().insert(RULE_METADATA_KEY, value);
+    }
+    status
+}
+
+fn retry_after(mut status: Status, after: Duration) -> Status {
+    if let Ok(value) = MetadataValue::try_from(after.as_millis().to_string()) {
+        status
+            .metadata_mut()
+            .insert(RETRY_AFTER_METADATA_KEY, value);
+    }
+    status
+}
+
+/// A domain rule refused the command.
+pub(crate) fn rejection(rejection: &Rejection) -> Status {
+    let code = match rejection.kind() {
+        RejectionKind::InvalidArgument => Code::InvalidArgument,
+        RejectionKind::NotFound => Code::NotFound,
+        RejectionKind::AlreadyExists => Code::AlreadyExists,
+        RejectionKind::PermissionDenied => Code::PermissionDenied,
+        RejectionKind::FailedPrecondition => Code::FailedPrecondition,
+        RejectionKind::Aborted => Code::Aborted,
+        RejectionKind::Internal => Code::Internal,
+    };
+    with_rule(code, rejection.rule(), rejection)
+}
+
+/// The replicated store could not answer.
+pub(crate) fn node_error(error: &NodeError) -> Status {
+    match error {
+        NodeError::NotServing { reason } => retry_after(
+            with_rule(
+                Code::Unavailable,
+                "not_serving",
+                format!("this node does not serve ({reason}); retry at another node"),
+            ),
+            Duration::ZERO,
+        ),
+        NodeError::NotLeader { .. } | NodeError::NoLeader => retry_after(
+            with_rule(
+                Code::Unavailable,
+                "no_leader",
+                "no leader could be reached (an election is under way); retry shortly, with the same request id for a write",
+            ),
+            ELECTION_RETRY_AFTER,
+        ),
+        NodeError::Timeout {
+            operation,
+            waited_ms,
+        } => retry_after(
+            with_rule(
+                Code::Unavailable,
+                "outcome_unknown",
+                format!(
+                    "{operation} got no answer within {waited_ms} ms; a write may or may not have been applied: retry with the same request id to learn its outcome"
+                ),
+            ),
+            ELECTION_RETRY_AFTER,
+        ),
+        NodeError::EnvelopeTooLarge { .. } => {
+            with_rule(Code::InvalidArgument, "request_too_large", error)
+        }
+        NodeError::Peer { code, message, .. } => match code {
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                retry_after(
+                    with_rule(
+                        Code::Unavailable,
+                        "leader_unreachable",
+                        format!("the leader did not answer ({message}); retry shortly"),
+                    ),
+                    ELECTION_RETRY_AFTER,
+                )
+            }
+            _ => with_rule(Code::Internal, "peer_failed", message),
+        },
+        NodeError::Fatal(_) => retry_after(
+            with_rule(
+                Code::Unavailable,
+                "not_serving",
+                format!("{error}; retry at another node"),
+            ),
+            Duration::ZERO,
+        ),
+        NodeError::UnknownNode { .. }
+        | NodeError::NotVoter { .. }
+        | NodeError::NotLearner { .. }
+        | NodeError::NotCaughtUp { .. }
+        | NodeError::Membership(_) => with_rule(Code::FailedPrecondition, "membership", error),
+        NodeError::Malformed(_) => with_rule(Code::Internal, "internal", error),
+        NodeError::State(_) => with_rule(Code::Internal, "local_disk", error),
+    }
+}
+
+/// The local state could not be read.
+pub(crate) fn local_disk(error: &std::io::Error) -> Status {
+    with_rule(
+        Code::Internal,
+        "local_disk",
+        format!("the local state cannot be read: {error}"),
+    )
+}
+
+pub(crate) fn unauthenticated(detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::Unauthenticated, "unauthenticated", detail)
+}
+
+pub(crate) fn permission_denied(detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::PermissionDenied, "permission_denied", detail)
+}
+
+pub(crate) fn rate_limited(party: impl std::fmt::Display, wait: Duration) -> Status {
+    retry_after(
+        with_rule(
+            Code::ResourceExhausted,
+            "rate_limited",
+            format!(
+                "{party} is over its request rate; retry in {} ms",
+                wait.as_millis().max(1)
+            ),
+        ),
+        wait,
+    )
+}
+
+pub(crate) fn not_found(rule: &str, detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::NotFound, rule, detail)
+}
+
+pub(crate) fn invalid(field: &str, detail: impl std::fmt::Display) -> Status {
+    let mut status = with_rule(
+        Code::InvalidArgument,
+        "invalid_field",
+        format!("{field} is invalid: {detail}"),
+    );
+    if let Ok(value) = MetadataValue::try_from(field) {
+        status
+            .metadata_mut()
+            .insert(switchyard_proto::WireError::FIELD_METADATA_KEY, value);
+    }
+    status
+}
+
+/// A server bug: an answer of the wrong kind.
+pub(crate) fn internal(detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::Internal, "internal", detail)
+}
+
+/// A watch asked for history that was compacted away.
+pub(crate) fn events_compacted(asked: u64, oldest: u64) -> Status {
+    let mut status = with_rule(
+        Code::OutOfRange,
+        "events_compacted",
+        format!(
+            "revision {asked} is no longer retained; the oldest available revision is {oldest}: re-read the state you need and watch from {oldest}"
+        ),
+    );
+    if let Ok(value) = MetadataValue::try_from(oldest.to_string()) {
+        status
+            .metadata_mut()
+            .insert(OLDEST_REVISION_METADATA_KEY, value);
+    }
+    status
+}
