@@ -192,3 +192,155 @@ pub(crate) fn events_compacted(asked: u64, oldest: u64) -> Status {
     }
     status
 }
+
+#[cfg(test)]
+mod tests {
+    use switchyard_domain::{ApplicationNumber, RequestId, SupplyPointNumber};
+    use switchyard_raft::NotServingReason;
+
+    use super::*;
+
+    const ERRORS_DOC: &str = include_str!("../../../docs/ERRORS.md");
+
+    /// Each family of rule refusals gets its code, the rule as the message prefix and in the
+    /// metadata.
+    #[test]
+    fn rejections_keep_their_family_and_rule() {
+        let number = ApplicationNumber::parse("AP0000000042").unwrap();
+        let cases = [
+            (
+                Rejection::RequestIdReused {
+                    request_id: RequestId::parse("r-1").unwrap(),
+                },
+                Code::AlreadyExists,
+            ),
+            (
+                Rejection::SupplyPointNotFound {
+                    supply_point: SupplyPointNumber::parse("0300000000000000000001").unwrap(),
+                },
+                Code::NotFound,
+            ),
+            (
+                Rejection::StaleRevision {
+                    number,
+                    given: 1,
+                    current: 2,
+                },
+                Code::Aborted,
+            ),
+            (
+                Rejection::InvariantWouldBreak {
+                    invariant: 3,
+                    detail: "a bug".into(),
+                },
+                Code::Internal,
+            ),
+        ];
+        for (rejection, code) in cases {
+            let status = super::rejection(&rejection);
+            assert_eq!(status.code(), code, "{rejection:?}");
+            assert!(
+                status
+                    .message()
+                    .starts_with(&format!("{}: ", rejection.rule()))
+            );
+            assert_eq!(
+                status.metadata().get(RULE_METADATA_KEY).unwrap(),
+                rejection.rule()
+            );
+        }
+    }
+
+    /// What a retry may cure says so, and how long to wait: at once elsewhere for a node that
+    /// does not serve, after an election otherwise.
+    #[test]
+    fn retryable_errors_carry_retry_advice() {
+        let not_serving = node_error(&NodeError::NotServing {
+            reason: NotServingReason::DiskStalled,
+        });
+        assert_eq!(not_serving.code(), Code::Unavailable);
+        assert_eq!(
+            not_serving
+                .metadata()
+                .get(RETRY_AFTER_METADATA_KEY)
+                .unwrap(),
+            "0"
+        );
+        let timeout = node_error(&NodeError::Timeout {
+            operation: "write",
+            waited_ms: 10_000,
+        });
+        assert_eq!(timeout.code(), Code::Unavailable);
+        assert!(timeout.message().starts_with("outcome_unknown: "));
+        assert!(timeout.message().contains("same request id"));
+        assert_eq!(
+            timeout.metadata().get(RETRY_AFTER_METADATA_KEY).unwrap(),
+            "500"
+        );
+        let limited = rate_limited("A1001", Duration::from_millis(40));
+        assert_eq!(limited.code(), Code::ResourceExhausted);
+        assert_eq!(
+            limited.metadata().get(RETRY_AFTER_METADATA_KEY).unwrap(),
+            "40"
+        );
+        let compacted = events_compacted(3, 120);
+        assert_eq!(compacted.code(), Code::OutOfRange);
+        assert_eq!(
+            compacted
+                .metadata()
+                .get(OLDEST_REVISION_METADATA_KEY)
+                .unwrap(),
+            "120"
+        );
+    }
+
+    /// Every reason this module sends is documented in docs/ERRORS.md.
+    #[test]
+    fn every_reason_is_documented() {
+        let statuses = [
+            node_error(&NodeError::NoLeader),
+            node_error(&NodeError::NotServing {
+                reason: NotServingReason::ShuttingDown,
+            }),
+            node_error(&NodeError::Timeout {
+                operation: "write",
+                waited_ms: 1,
+            }),
+            node_error(&NodeError::EnvelopeTooLarge { bytes: 9, max: 1 }),
+            node_error(&NodeError::Peer {
+                address: "a:1".into(),
+                code: Code::Unavailable,
+                message: "down".into(),
+            }),
+            node_error(&NodeError::Peer {
+                address: "a:1".into(),
+                code: Code::InvalidArgument,
+                message: "odd".into(),
+            }),
+            node_error(&NodeError::NotVoter { node_id: 3 }),
+            node_error(&NodeError::Malformed("x".into())),
+            node_error(&NodeError::State(std::io::Error::other("disk"))),
+            local_disk(&std::io::Error::other("disk")),
+            unauthenticated("x"),
+            permission_denied("x"),
+            rate_limited("A1001", Duration::from_millis(1)),
+            not_found("application_not_found", "x"),
+            invalid("page_token", "x"),
+            internal("x"),
+            events_compacted(1, 2),
+        ];
+        for status in statuses {
+            let rule = status
+                .metadata()
+                .get(RULE_METADATA_KEY)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                ERRORS_DOC.contains(&format!("`{rule}`")),
+                "reason {rule} is missing from docs/ERRORS.md"
+            );
+        }
+    }
+}
