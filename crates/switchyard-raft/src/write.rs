@@ -115,10 +115,10 @@ pub(crate) async fn client_write(
 ) -> Result<WriteAnswer, NodeError> {
     let timeout = shared.settings.write_timeout();
     let deadline = Instant::now() + timeout;
-    let envelope_json = encode(&envelope, "envelope")?;
-    if envelope_json.len() > WRITE_ENVELOPE_BYTES_MAX {
+    let envelope_bytes = encode(&envelope, "envelope")?;
+    if envelope_bytes.len() > WRITE_ENVELOPE_BYTES_MAX {
         return Err(NodeError::EnvelopeTooLarge {
-            bytes: envelope_json.len(),
+            bytes: envelope_bytes.len(),
             max: WRITE_ENVELOPE_BYTES_MAX,
         });
     }
@@ -140,7 +140,7 @@ pub(crate) async fn client_write(
                 .await
                 .and_then(|response| to_answer(response, shared.node_id)),
             Target::Remote { node_id, address } => {
-                forward(shared, node_id, &address, &envelope_json, deadline).await
+                forward(shared, node_id, &address, &envelope_bytes, deadline).await
             }
             Target::Unknown => {
                 wait_for_leader(shared, deadline).await;
@@ -274,7 +274,7 @@ async fn forward(
     shared: &Shared,
     leader: NodeId,
     address: &str,
-    envelope_json: &[u8],
+    envelope_bytes: &[u8],
     deadline: Instant,
 ) -> Result<WriteAnswer, NodeError> {
     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -295,7 +295,7 @@ async fn forward(
     let mut request = tonic::Request::new(wire::ForwardWriteRequest {
         cluster_epoch: shared.cluster_epoch,
         forwarded_by_node_id: shared.node_id,
-        envelope_json: envelope_json.to_vec().into(),
+        envelope_bytes: envelope_bytes.to_vec().into(),
         remaining_deadline_ms: u32::try_from(remaining.as_millis()).unwrap_or(u32::MAX),
     });
     request.set_timeout(remaining);
@@ -321,8 +321,8 @@ async fn forward(
     })?
     .into_inner();
     match answer.result {
-        Some(ForwardResult::OutcomeJson(outcome_json)) => {
-            let outcome: Outcome = decode(&outcome_json, "forwarded outcome")?;
+        Some(ForwardResult::OutcomeBytes(outcome_bytes)) => {
+            let outcome: Outcome = decode(&outcome_bytes, "forwarded outcome")?;
             Ok(WriteAnswer {
                 revision: answer.revision,
                 outcome,

@@ -151,7 +151,7 @@ async fn send(
         term,
         leader_node_id: leader,
         entry_count: u32::try_from(request.entries.len()).unwrap_or(u32::MAX),
-        request_json: encoded.into(),
+        request_bytes: encoded.into(),
     };
     let answer = peer
         .unary(
@@ -161,7 +161,7 @@ async fn send(
             |mut client, request| async move { client.append_entries(request).await },
         )
         .await?;
-    decode(&answer.response_json, "append entries response").map_err(|error| peer.malformed(error))
+    decode(&answer.response_bytes, "append entries response").map_err(|error| peer.malformed(error))
 }
 
 #[cfg(test)]
@@ -180,7 +180,7 @@ mod tests {
     fn large_batches_are_cut_to_the_payload_bound() {
         let data = SampleData::generate(&GeneratorConfig {
             seed: 5,
-            supply_points: 12_000,
+            supply_points: 80_000,
             retailers: 5,
             as_of: Date::from_ymd(2026, 11, 1).unwrap(),
         });

@@ -237,13 +237,13 @@ impl PeerClient {
     ) -> Result<VoteResponse<TypeConfig>, RpcError> {
         let deadline = option.soft_ttl();
         let (term, candidate) = term_and_node(&rpc.vote);
-        let request_json = encode(&rpc, "vote request").map_err(|error| self.malformed(error))?;
-        let response_json = if pre_vote {
+        let request_bytes = encode(&rpc, "vote request").map_err(|error| self.malformed(error))?;
+        let response_bytes = if pre_vote {
             let message = wire::PreVoteRequest {
                 cluster_epoch: self.cluster_epoch,
                 term,
                 candidate_node_id: candidate,
-                request_json: request_json.into(),
+                request_bytes: request_bytes.into(),
             };
             self.unary(
                 RPCTypes::Vote,
@@ -252,13 +252,13 @@ impl PeerClient {
                 |mut client, request| async move { client.pre_vote(request).await },
             )
             .await?
-            .response_json
+            .response_bytes
         } else {
             let message = wire::VoteRequest {
                 cluster_epoch: self.cluster_epoch,
                 term,
                 candidate_node_id: candidate,
-                request_json: request_json.into(),
+                request_bytes: request_bytes.into(),
             };
             self.unary(
                 RPCTypes::Vote,
@@ -267,9 +267,9 @@ impl PeerClient {
                 |mut client, request| async move { client.vote(request).await },
             )
             .await?
-            .response_json
+            .response_bytes
         };
-        decode(&response_json, "vote response").map_err(|error| self.malformed(error))
+        decode(&response_bytes, "vote response").map_err(|error| self.malformed(error))
     }
 }
 
@@ -358,7 +358,7 @@ pub(crate) fn transfer_leader_message(
         term,
         from_node_id: from,
         to_node_id: *request.to_node_id(),
-        request_json: encode(request, "transfer leader request")?.into(),
+        request_bytes: encode(request, "transfer leader request")?.into(),
     })
 }
 

@@ -47,8 +47,8 @@ pub(super) async fn send_snapshot(
 ) -> Result<SnapshotResponse<TypeConfig>, Error> {
     let client = peer.client().map_err(Error::from)?;
     let (term, leader) = term_and_node(&vote);
-    let vote_json = encode(&vote, "vote").map_err(|error| network(peer, error))?;
-    let meta_json =
+    let vote_bytes = encode(&vote, "vote").map_err(|error| network(peer, error))?;
+    let meta_bytes =
         encode(&snapshot.meta, "snapshot meta").map_err(|error| network(peer, error))?;
     let bytes = snapshot.snapshot.bytes;
     tracing::info!(
@@ -72,8 +72,8 @@ pub(super) async fn send_snapshot(
         cluster_epoch: peer.cluster_epoch,
         term,
         leader_node_id: leader,
-        vote_json: vote_json.into(),
-        snapshot_meta_json: meta_json.into(),
+        vote_bytes: vote_bytes.into(),
+        snapshot_meta_bytes: meta_bytes.into(),
         ..Default::default()
     };
     let produce = produce_chunks(peer, snapshot.snapshot, header, sender);
@@ -197,7 +197,7 @@ fn answer_of(
     option: &RPCOption,
 ) -> Result<SnapshotResponse<TypeConfig>, Error> {
     match answer {
-        Ok(response) => decode(&response.into_inner().response_json, "snapshot response")
+        Ok(response) => decode(&response.into_inner().response_bytes, "snapshot response")
             .map_err(|error| network(peer, error)),
         Err(status) => Err(match classify(&status) {
             Failure::Timeout => timeout(peer, option),

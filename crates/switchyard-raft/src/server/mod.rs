@@ -75,7 +75,7 @@ impl RaftService for RaftServer {
         let message = request.into_inner();
         self.admit(message.cluster_epoch)?;
         let rpc: AppendEntriesRequest<TypeConfig> =
-            decode(&message.request_json, "append entries request").map_err(status)?;
+            decode(&message.request_bytes, "append entries request").map_err(status)?;
         if rpc.entries.len() != message.entry_count as usize {
             return Err(Status::invalid_argument(format!(
                 "{}: entry_count {} but {} entries",
@@ -98,7 +98,7 @@ impl RaftService for RaftServer {
             .await
             .map_err(|error| status(NodeError::Fatal(error.unwrap_fatal())))?;
         Ok(Response::new(wire::AppendEntriesResponse {
-            response_json: encode(&response, "append entries response")
+            response_bytes: encode(&response, "append entries response")
                 .map_err(status)?
                 .into(),
         }))
@@ -111,7 +111,7 @@ impl RaftService for RaftServer {
         let message = request.into_inner();
         self.admit(message.cluster_epoch)?;
         let rpc: VoteRequest<TypeConfig> =
-            decode(&message.request_json, "vote request").map_err(status)?;
+            decode(&message.request_bytes, "vote request").map_err(status)?;
         let response = self
             .shared
             .raft
@@ -127,7 +127,7 @@ impl RaftService for RaftServer {
         );
         Ok(Response::new(wire::VoteResponse {
             granted: response.vote_granted,
-            response_json: encode(&response, "vote response").map_err(status)?.into(),
+            response_bytes: encode(&response, "vote response").map_err(status)?.into(),
         }))
     }
 
@@ -140,7 +140,7 @@ impl RaftService for RaftServer {
         let message = request.into_inner();
         self.admit(message.cluster_epoch)?;
         let rpc: VoteRequest<TypeConfig> =
-            decode(&message.request_json, "pre-vote request").map_err(status)?;
+            decode(&message.request_bytes, "pre-vote request").map_err(status)?;
         let response = self
             .shared
             .raft
@@ -156,7 +156,7 @@ impl RaftService for RaftServer {
         );
         Ok(Response::new(wire::PreVoteResponse {
             granted: response.vote_granted,
-            response_json: encode(&response, "pre-vote response")
+            response_bytes: encode(&response, "pre-vote response")
                 .map_err(status)?
                 .into(),
         }))
@@ -179,7 +179,7 @@ impl RaftService for RaftServer {
         let message = request.into_inner();
         self.admit(message.cluster_epoch)?;
         let rpc: TransferLeaderRequest<TypeConfig> =
-            decode(&message.request_json, "transfer leader request").map_err(status)?;
+            decode(&message.request_bytes, "transfer leader request").map_err(status)?;
         tracing::info!(
             node_id = self.shared.node_id,
             term = message.term,
@@ -207,14 +207,14 @@ impl RaftService for RaftServer {
     ) -> Result<Response<wire::ForwardWriteResponse>, Status> {
         let message = request.into_inner();
         self.admit(message.cluster_epoch)?;
-        if message.envelope_json.len() > WRITE_ENVELOPE_BYTES_MAX {
+        if message.envelope_bytes.len() > WRITE_ENVELOPE_BYTES_MAX {
             return Err(status(NodeError::EnvelopeTooLarge {
-                bytes: message.envelope_json.len(),
+                bytes: message.envelope_bytes.len(),
                 max: WRITE_ENVELOPE_BYTES_MAX,
             }));
         }
         let envelope: VersionedEnvelope =
-            decode(&message.envelope_json, "envelope").map_err(status)?;
+            decode(&message.envelope_bytes, "envelope").map_err(status)?;
         let ours = self.shared.settings.write_timeout();
         let theirs = Duration::from_millis(u64::from(message.remaining_deadline_ms));
         let deadline = Instant::now()
@@ -250,7 +250,7 @@ impl RaftService for RaftServer {
                 Ok(Response::new(wire::ForwardWriteResponse {
                     revision: response.revision,
                     replayed: response.replayed,
-                    result: Some(ForwardResult::OutcomeJson(
+                    result: Some(ForwardResult::OutcomeBytes(
                         encode(&outcome, "outcome").map_err(status)?.into(),
                     )),
                 }))

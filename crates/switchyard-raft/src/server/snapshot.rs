@@ -74,9 +74,9 @@ pub(super) async fn receive(
     };
     server.admit(first.cluster_epoch)?;
     let vote: openraft::alias::VoteOf<crate::TypeConfig> =
-        decode(&first.vote_json, "snapshot vote").map_err(status)?;
+        decode(&first.vote_bytes, "snapshot vote").map_err(status)?;
     let meta: openraft::alias::SnapshotMetaOf<crate::TypeConfig> =
-        decode(&first.snapshot_meta_json, "snapshot meta").map_err(status)?;
+        decode(&first.snapshot_meta_bytes, "snapshot meta").map_err(status)?;
     let (cluster_epoch, term, leader) = (first.cluster_epoch, first.term, first.leader_node_id);
     tracing::info!(
         node_id = shared.node_id,
@@ -198,7 +198,7 @@ pub(super) async fn receive(
         .map_err(|fatal| status(NodeError::Fatal(fatal)))?;
     tracing::info!(node_id, term, "snapshot installed");
     Ok(Response::new(wire::InstallSnapshotResponse {
-        response_json: encode(&installed, "snapshot response")
+        response_bytes: encode(&installed, "snapshot response")
             .map_err(status)?
             .into(),
     }))
