@@ -38,9 +38,7 @@ impl Admin {
 }
 
 fn not_yet(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "not_implemented: {what} is not served by this release; it arrives with the operator tooling"
-    ))
+    status::unimplemented(what)
 }
 
 fn unexpected(accepted: &Accepted) -> Status {

@@ -33,12 +33,17 @@ impl Context {
         }
     }
 
-    /// Authenticates the caller and takes a token from its rate limit.
+    /// Authenticates the caller, takes a token from its rate limit, and checks that a retailer
+    /// or TSO is a registered participant (a certificate for a party the directory does not
+    /// know is not enough; operators are not in the directory).
     pub(crate) fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
         let caller = self.auth.authenticate(request)?;
         self.limiter
             .acquire(&self.config, &caller.party, Instant::now())
             .map_err(|wait| status::rate_limited(&caller.party, wait))?;
+        if !caller.is_operator() && !self.read(|view| view.participant(&caller.party).is_some())? {
+            return Err(status::unknown_participant(&caller.party));
+        }
         Ok(caller)
     }
 

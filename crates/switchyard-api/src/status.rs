@@ -16,7 +16,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 
 /// Metadata key carrying the rule (reason) of a refused request.
-pub const RULE_METADATA_KEY: &str = "x-switchyard-rule";
+pub const RULE_METADATA_KEY: &str = switchyard_proto::WireError::RULE_METADATA_KEY;
 /// Metadata key carrying how long to wait before retrying, in milliseconds.
 pub const RETRY_AFTER_METADATA_KEY: &str = "x-switchyard-retry-after-ms";
 /// Metadata key of an `OUT_OF_RANGE` watch: the oldest revision still available.
@@ -53,7 +53,30 @@ pub(crate) fn rejection(rejection: &Rejection) -> Status {
         RejectionKind::Aborted => Code::Aborted,
         RejectionKind::Internal => Code::Internal,
     };
-    with_rule(code, rejection.rule(), rejection)
+    let mut status = with_rule(code, rejection.rule(), rejection);
+    // A field a rule refused is named like a malformed one.
+    if let Rejection::InvalidField { field, .. } = rejection
+        && let Ok(value) = MetadataValue::try_from(field.as_str())
+    {
+        status
+            .metadata_mut()
+            .insert(switchyard_proto::WireError::FIELD_METADATA_KEY, value);
+    }
+    status
+}
+
+/// A method this release does not serve.
+pub(crate) fn unimplemented(what: &str) -> Status {
+    with_rule(
+        Code::Unimplemented,
+        "not_implemented",
+        format!("{what} is not served by this release; it arrives with the operator tooling"),
+    )
+}
+
+/// A request that is wrong whatever the state, with its own rule.
+pub(crate) fn invalid_request(rule: &str, detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::InvalidArgument, rule, detail)
 }
 
 /// The replicated store could not answer.
@@ -137,6 +160,14 @@ pub(crate) fn unauthenticated(detail: impl std::fmt::Display) -> Status {
 
 pub(crate) fn permission_denied(detail: impl std::fmt::Display) -> Status {
     with_rule(Code::PermissionDenied, "permission_denied", detail)
+}
+
+pub(crate) fn unknown_participant(party: impl std::fmt::Display) -> Status {
+    with_rule(
+        Code::PermissionDenied,
+        "unknown_participant",
+        format!("party {party} is not a registered participant"),
+    )
 }
 
 pub(crate) fn rate_limited(party: impl std::fmt::Display, wait: Duration) -> Status {
@@ -323,6 +354,9 @@ mod tests {
             local_disk(&std::io::Error::other("disk")),
             unauthenticated("x"),
             permission_denied("x"),
+            unknown_participant("A9999"),
+            unimplemented("x"),
+            invalid_request("too_many_batches", "x"),
             rate_limited("A1001", Duration::from_millis(1)),
             not_found("application_not_found", "x"),
             invalid("page_token", "x"),

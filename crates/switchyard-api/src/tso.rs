@@ -11,7 +11,7 @@ use switchyard_proto::convert::{IncomingWrite, ListApplicationsNeedingActionQuer
 use switchyard_proto::limits::IMPORT_BATCHES_PER_STREAM_MAX;
 use switchyard_proto::v1;
 use switchyard_proto::v1::tso_service_server::TsoService;
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::context::{Context, answer};
 use crate::status;
@@ -148,10 +148,10 @@ impl TsoService for Tso {
         while let Some(batch) = batches.next().await {
             let batch = batch?;
             if summary.batches_applied as usize >= IMPORT_BATCHES_PER_STREAM_MAX {
-                return Err(Status::new(
-                    Code::InvalidArgument,
+                return Err(status::invalid_request(
+                    "too_many_batches",
                     format!(
-                        "too_many_batches: a stream carries at most {IMPORT_BATCHES_PER_STREAM_MAX} batches; {} were applied, split the rest over another stream",
+                        "a stream carries at most {IMPORT_BATCHES_PER_STREAM_MAX} batches; {} were applied, split the rest over another stream",
                         summary.batches_applied
                     ),
                 ));

@@ -59,7 +59,7 @@ pub enum Rejection {
     DuplicateInBatch { supply_point: SupplyPointNumber },
     #[error("supply point {index} of the batch is invalid: {reason}")]
     InvalidImport { index: usize, reason: String },
-    #[error("invalid {field}: {reason}")]
+    #[error("{field} is invalid: {reason}")]
     InvalidField { field: String, reason: String },
     #[error("supply point {supply_point} is not being supplied")]
     NotSupplying { supply_point: SupplyPointNumber },

@@ -70,6 +70,9 @@ impl WireError {
     /// The metadata key under which the status carries the field path.
     pub const FIELD_METADATA_KEY: &'static str = "x-switchyard-field";
 
+    /// The metadata key under which every refusal carries its rule.
+    pub const RULE_METADATA_KEY: &'static str = "x-switchyard-rule";
+
     /// A missing field.
     pub fn missing(field: impl Into<String>) -> WireError {
         WireError::Missing {
@@ -144,6 +147,10 @@ impl From<WireError> for tonic::Status {
     /// [`WireError::FIELD_METADATA_KEY`] metadata entry.
     fn from(error: WireError) -> tonic::Status {
         let mut status = tonic::Status::invalid_argument(format!("{}: {error}", WireError::RULE));
+        status.metadata_mut().insert(
+            WireError::RULE_METADATA_KEY,
+            tonic::metadata::MetadataValue::from_static(WireError::RULE),
+        );
         // A path is built from proto field names, digits and brackets, which are all valid
         // metadata characters; should that ever change the header is simply left out.
         if let Ok(value) = error.field().parse() {

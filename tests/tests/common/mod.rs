@@ -7,8 +7,11 @@
     reason = "a harness module shared by suites that each use a part of it"
 )]
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use switchyard_api::{ApiConfig, ApiHandle};
 use switchyard_domain::generator::SampleData;
 use switchyard_domain::{SupplyPointImport, SupplyState, Timestamp};
 use switchyard_proto::admin::v1::admin_service_client::AdminServiceClient;
@@ -156,6 +159,40 @@ impl Services {
     pub async fn shutdown(self) {
         self.cluster.shutdown().await;
     }
+
+    /// A second public API server on node `name`, with the cluster's development tokens and the
+    /// settings `adjust` makes (a low rate limit, say): the same node and state behind its own
+    /// port, authenticator and rate limiter. Stop it with [`ApiHandle::shutdown`].
+    pub async fn extra_api(&self, name: &str, adjust: impl FnOnce(&mut ApiConfig)) -> ApiHandle {
+        let mut config = ApiConfig::development(
+            self.cluster
+                .tokens
+                .iter()
+                .map(|(party, token)| (token.clone(), party.clone()))
+                .collect(),
+        );
+        adjust(&mut config);
+        let node = Arc::clone(&self.cluster.nodes[self.index(name)].node);
+        switchyard_api::start(node, config, "127.0.0.1:0".parse().expect("an address"))
+            .await
+            .unwrap_or_else(|error| panic!("a second public API on {name} starts: {error}"))
+    }
+}
+
+/// A plain-text channel to the public API server at `address`.
+pub async fn channel_at(address: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{address}"))
+        .expect("an endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect()
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {address}: {error}"))
+}
+
+/// The participant API of the server at `address`, as `party` (`None`: no credentials).
+pub async fn participant_at(address: SocketAddr, party: Option<&str>) -> Participant {
+    ParticipantServiceClient::with_interceptor(channel_at(address).await, Services::bearer(party))
 }
 
 /// A date `days` after today (JST), as the wire writes it.

@@ -427,10 +427,8 @@ fn own_application<S: StateView + ?Sized>(
     if application.applicant != applicant {
         return Err(not_permitted(
             tx,
-            &format!(
-                "{action} {number}, which {} submitted",
-                application.applicant
-            ),
+            // The applicant stays unnamed: a stranger may not learn who works on a point.
+            &format!("{action} {number}, which another retailer submitted"),
         ));
     }
     Ok(application)

@@ -118,10 +118,8 @@ pub(crate) fn judge<S: StateView + ?Sized>(
     if request.addressee != judge {
         return Err(not_permitted(
             tx,
-            &format!(
-                "judge {number}, which is addressed to {}",
-                request.addressee
-            ),
+            // The addressee (the current retailer) stays unnamed to a stranger.
+            &format!("judge {number}, which is addressed to another retailer"),
         ));
     }
     require_pending(&request, "Registered to be judged")?;
@@ -155,7 +153,7 @@ pub(crate) fn cancel<S: StateView + ?Sized>(
     if request.requester != requester {
         return Err(not_permitted(
             tx,
-            &format!("cancel {number}, which {} registered", request.requester),
+            &format!("cancel {number}, which another retailer registered"),
         ));
     }
     require_pending(&request, "Registered to be cancelled")?;
