@@ -1,9 +1,10 @@
 //! `switchyard.admin.v1.AdminService`: operators only.
 //!
-//! This release serves the business side — notices, participants, the policy. The cluster
-//! operations (status, planned failover, membership, snapshots and backups, disaster cutover,
-//! contact export) answer `UNIMPLEMENTED` until the operator tooling lands; the node-level
-//! mechanisms they will drive already exist in `switchyard-raft`.
+//! This release serves the business side — notices, participants, the policy — the cluster
+//! status and planned leadership transfer (`cluster.rs`). The other cluster operations
+//! (membership, snapshots and backups, disaster cutover, contact export) answer
+//! `UNIMPLEMENTED` until the operator tooling lands; the node-level mechanisms they will drive
+//! already exist in `switchyard-raft`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,7 +16,14 @@ use switchyard_proto::admin::v1::admin_service_server::AdminService;
 use switchyard_proto::convert::{Consistency, IncomingWrite};
 use tonic::{Request, Response, Status};
 
+use std::time::Duration;
+
+use switchyard_proto::limits::{
+    TRANSFER_LEADERSHIP_TIMEOUT_DEFAULT_MS, TRANSFER_LEADERSHIP_TIMEOUT_MAX_MS,
+};
+
 use crate::auth::Caller;
+use crate::cluster::{TransferTarget, choose_target};
 use crate::context::{Context, answer};
 use crate::status;
 
@@ -54,15 +62,63 @@ impl AdminService for Admin {
         request: Request<admin::GetClusterStatusRequest>,
     ) -> Result<Response<admin::GetClusterStatusResponse>, Status> {
         self.operator(&request, "the cluster status")?;
-        Err(not_yet("GetClusterStatus"))
+        Ok(Response::new(crate::cluster::cluster_status(
+            &self.context.node,
+        )))
     }
 
     async fn transfer_leadership(
         &self,
         request: Request<admin::TransferLeadershipRequest>,
     ) -> Result<Response<admin::TransferLeadershipResponse>, Status> {
-        self.operator(&request, "a leadership transfer")?;
-        Err(not_yet("TransferLeadership"))
+        let caller = self.operator(&request, "a leadership transfer")?;
+        let wire = request.into_inner();
+        switchyard_proto::convert::request_id_from_wire(&wire.request_id)?;
+        let timeout = match wire.timeout_ms {
+            0 => Duration::from_millis(u64::from(TRANSFER_LEADERSHIP_TIMEOUT_DEFAULT_MS)),
+            ms if ms <= TRANSFER_LEADERSHIP_TIMEOUT_MAX_MS => Duration::from_millis(u64::from(ms)),
+            ms => {
+                return Err(status::invalid(
+                    "timeout_ms",
+                    format!("{ms} is more than {TRANSFER_LEADERSHIP_TIMEOUT_MAX_MS}"),
+                ));
+            }
+        };
+        let target = TransferTarget::from_wire(wire.target)?;
+        let node = &self.context.node;
+        let leader = node.leader();
+        if leader.as_ref().map(|leader| leader.node_id) != Some(node.node_id()) {
+            return Err(status::not_leader(
+                leader
+                    .as_ref()
+                    .map(|leader| leader.api_address.as_str())
+                    .filter(|address| !address.is_empty()),
+            ));
+        }
+        let to = choose_target(node, &target)?;
+        tracing::info!(operator = %caller.party, from = node.node_id(), to, request_id = %wire.request_id, "planned leadership transfer");
+        if to != node.node_id() {
+            match tokio::time::timeout(timeout, node.transfer_leadership(to)).await {
+                Err(_) => {
+                    return Err(status::deadline(format!(
+                        "node {to} was not confirmed as leader within {} ms",
+                        timeout.as_millis()
+                    )));
+                }
+                Ok(Err(switchyard_raft::NodeError::Timeout { waited_ms, .. })) => {
+                    return Err(status::deadline(format!(
+                        "node {to} was not confirmed as leader within {waited_ms} ms"
+                    )));
+                }
+                Ok(Err(error)) => return Err(status::node_error(&error)),
+                Ok(Ok(())) => {}
+            }
+        }
+        let term = node.leader().map_or(0, |leader| leader.term);
+        Ok(Response::new(admin::TransferLeadershipResponse {
+            new_leader_node_id: to,
+            term,
+        }))
     }
 
     async fn add_learner(

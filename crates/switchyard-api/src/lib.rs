@@ -20,6 +20,7 @@
 
 mod admin;
 mod auth;
+mod cluster;
 pub mod config;
 mod context;
 mod limiter;

@@ -65,6 +65,38 @@ pub(crate) fn rejection(rejection: &Rejection) -> Status {
     status
 }
 
+/// A state that does not allow the operation, with its rule.
+pub(crate) fn failed_precondition(rule: &str, detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::FailedPrecondition, rule, detail)
+}
+
+/// Metadata key naming the leader's public API address, on a `not_leader` refusal.
+pub const LEADER_ADDRESS_METADATA_KEY: &str = "x-switchyard-leader-address";
+
+/// A cluster operation reached a node that does not lead; `leader_address` is the leader's
+/// public API address when known.
+pub(crate) fn not_leader(leader_address: Option<&str>) -> Status {
+    let mut status = with_rule(
+        Code::FailedPrecondition,
+        "not_leader",
+        match leader_address {
+            Some(address) => format!("cluster operations run on the leader; send it to {address}"),
+            None => "cluster operations run on the leader; no leader is known now".to_owned(),
+        },
+    );
+    if let Some(value) = leader_address.and_then(|address| MetadataValue::try_from(address).ok()) {
+        status
+            .metadata_mut()
+            .insert(LEADER_ADDRESS_METADATA_KEY, value);
+    }
+    status
+}
+
+/// The operation did not finish in the time the caller gave it.
+pub(crate) fn deadline(detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::DeadlineExceeded, "deadline_exceeded", detail)
+}
+
 /// A method this release does not serve.
 pub(crate) fn unimplemented(what: &str) -> Status {
     with_rule(
@@ -356,6 +388,9 @@ mod tests {
             permission_denied("x"),
             unknown_participant("A9999"),
             unimplemented("x"),
+            failed_precondition("membership", "x"),
+            not_leader(Some("127.0.0.1:7400")),
+            deadline("x"),
             invalid_request("too_many_batches", "x"),
             rate_limited("A1001", Duration::from_millis(1)),
             not_found("application_not_found", "x"),

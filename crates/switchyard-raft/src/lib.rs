@@ -53,6 +53,9 @@ pub use error::{
     ChangeMembershipError, Fatal, LeaderInfo, NodeError, NotServingReason, StartError,
 };
 pub use node::{Node, NodeHandle, Raft, RaftMetrics, WriteAnswer};
+/// The trait of openraft's instants in metrics (for `elapsed`).
+pub use openraft::Instant as RaftInstant;
+pub use openraft::ServerState;
 pub use switchyard_store::{
     ClusterNode, DiskHealth, Durability, Site, StateMachine, Store, StoreConfig, StoreError,
     StoreRequest, StoreResponse, TypeConfig, alias,

@@ -333,6 +333,16 @@ impl NodeHandle {
         self.shared.site
     }
 
+    /// The cluster epoch this node belongs to (raised by a forced disaster cutover).
+    pub fn cluster_epoch(&self) -> u64 {
+        self.shared.cluster_epoch
+    }
+
+    /// The node's settings (timings, bounds).
+    pub fn settings(&self) -> &crate::RaftSettings {
+        &self.shared.settings
+    }
+
     /// The address the internal Raft server is bound to (the real port when 0 was asked for).
     pub fn raft_address(&self) -> SocketAddr {
         self.raft_address
