@@ -444,3 +444,153 @@ async fn a_watch_older_than_the_history_is_out_of_range() {
     assert!(first.events.iter().all(|event| event.revision >= oldest));
     services.shutdown().await;
 }
+
+/// A write whose answer the client never got is retried after its node and the leader died:
+/// the retry at a node of the other site returns the first answer and nothing is applied
+/// twice. Every facility look-up is audit-logged on the node that served it, with the party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_failover_is_applied_once_and_look_ups_are_audited() {
+    let mut services = Services::start(500).await;
+    let (point, retailer) = services.supplied_point(0);
+    let leader = services
+        .cluster
+        .leader(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .name;
+    let request = v1::SubmitApplicationRequest {
+        request_id: "failover-retry-1".into(),
+        supply_point_number: point.number.to_string(),
+        effective_date: days_ahead(30),
+        request: Some(switch_out()),
+    };
+    let first = services
+        .participant(leader, Some(&retailer))
+        .await
+        .submit_application(request.clone())
+        .await
+        .expect("submitted at the leader")
+        .into_inner();
+    let index = services.index(leader);
+    let dead = services.cluster.nodes.remove(index);
+    dead.api.shutdown().await;
+    dead.node.shutdown().await.expect("the leader stops");
+    let other_site = if leader.starts_with("osaka") {
+        "tokyo-2"
+    } else {
+        "osaka-2"
+    };
+    let other_site = if other_site == leader {
+        "witness-1"
+    } else {
+        other_site
+    };
+    let retried = services
+        .participant(other_site, Some(&retailer))
+        .await
+        .submit_application(request)
+        .await
+        .expect("the retry is answered by the new leader");
+    assert_eq!(
+        retried.metadata().get("x-switchyard-replayed").unwrap(),
+        "true"
+    );
+    assert_eq!(retried.into_inner().result, first.result);
+    let listed = services
+        .participant(other_site, Some(&retailer))
+        .await
+        .list_applications(v1::ListApplicationsRequest {
+            supply_point_number: point.number.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.applications.len(), 1, "applied once: {listed:?}");
+
+    // The look-up audit of the node that served.
+    let before = switchyard_domain::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            - 1_000,
+    );
+    services
+        .participant("witness-1", Some("T05"))
+        .await
+        .look_up_supply_point(v1::LookUpSupplyPointRequest {
+            supply_point_number: point.number.to_string(),
+            consistency: 0,
+        })
+        .await
+        .expect("a look-up");
+    let audit = services.cluster.nodes[services.index("witness-1")]
+        .node
+        .store()
+        .audit
+        .since(before, 100)
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|entry| entry.party.to_string() == "T05" && entry.supply_point == point.number),
+        "the look-up is in the audit log: {audit:?}"
+    );
+    services.shutdown().await;
+}
+
+/// Health follows the leader too: with three of five nodes gone, the two left have no leader,
+/// and after the configured bound (3 s) their health says NOT_SERVING; writes there fail
+/// UNAVAILABLE with retry advice instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_without_a_leader_report_not_serving() {
+    let mut services = Services::start(100).await;
+    for name in ["tokyo-1", "tokyo-2", "witness-1"] {
+        let index = services.index(name);
+        let node = services.cluster.nodes.remove(index);
+        node.api.shutdown().await;
+        node.node.shutdown().await.expect("a node stops");
+    }
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(services.channel("osaka-1").await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "switchyard.v1.ParticipantService".into(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status;
+        if status == tonic_health::pb::health_check_response::ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "osaka-1 still reports {status} 30 s after losing its quorum"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let write = services
+        .admin("osaka-2", Some("op:operator"))
+        .await
+        .publish_notice(switchyard_proto::admin::v1::PublishNoticeRequest {
+            request_id: "no-quorum".into(),
+            severity: v1::Severity::Info as i32,
+            title: "No quorum".into(),
+            body: "Body.".into(),
+        })
+        .await;
+    let status = write.expect_err("no write without a quorum");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status
+            .metadata()
+            .get("x-switchyard-retry-after-ms")
+            .is_some(),
+        "{status:?}"
+    );
+    services.shutdown().await;
+}

@@ -1530,11 +1530,13 @@ async fn every_refusal_carries_its_rule_in_metadata() {
                 .expect_err("refused"),
         ),
         (
-            "GetClusterStatus",
+            "CreateSnapshot",
             services
                 .admin("osaka-1", Some(OPERATOR))
                 .await
-                .get_cluster_status(admin::GetClusterStatusRequest::default())
+                .create_snapshot(admin::CreateSnapshotRequest {
+                    request_id: "snapshot-1".into(),
+                })
                 .await
                 .expect_err("not served by this release"),
         ),

@@ -210,20 +210,21 @@ pub async fn start_with_listener(
 }
 
 /// Keeps gRPC health in step with the node: NOT_SERVING while the node does not serve (stalled
-/// disk, fenced, shutting down) or has known no leader for longer than `leaderless_bound`.
+/// disk, fenced, shutting down) or has been out of touch with a working leader for longer than
+/// `leaderless_bound` (a follower not replicated to, a leader without a quorum).
 async fn report_health(
     node: Arc<NodeHandle>,
     reporter: HealthReporter,
     leaderless_bound: Duration,
 ) {
-    let mut leader_last_seen = Instant::now();
+    let started = Instant::now();
     let mut last: Option<ServingStatus> = None;
     loop {
-        let now = Instant::now();
-        if node.leader().is_some() {
-            leader_last_seen = now;
-        }
-        let serving = node.is_serving() && now.duration_since(leader_last_seen) <= leaderless_bound;
+        // A node that never met a leader gets the bound from its start.
+        let contact_age = node
+            .leader_contact_age()
+            .unwrap_or_else(|| started.elapsed());
+        let serving = node.is_serving() && contact_age <= leaderless_bound;
         let status = if serving {
             ServingStatus::Serving
         } else {

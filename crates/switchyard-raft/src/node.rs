@@ -73,6 +73,11 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: AtomicBool,
     /// Permits for concurrent snapshot receptions.
     pub(crate) snapshot_receives: Semaphore,
+    /// When the node started, the origin of `last_append_ms`.
+    pub(crate) started: std::time::Instant,
+    /// Milliseconds after `started` at which a leader last replicated to (or heartbeated) this
+    /// node; 0 before the first time.
+    pub(crate) last_append_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -116,6 +121,12 @@ impl Shared {
                 .unwrap_or_default(),
             term: metrics.vote.leader_id.term,
         })
+    }
+
+    /// Records that a leader just replicated to (or heartbeated) this node.
+    pub(crate) fn heard_from_leader(&self) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_append_ms.fetch_max(now.max(1), Ordering::Relaxed);
     }
 
     /// Whether this node leads, as far as its metrics say.
@@ -179,6 +190,8 @@ impl Node {
             fenced: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             snapshot_receives: Semaphore::new(SNAPSHOT_RECEIVES_CONCURRENT_MAX),
+            started: std::time::Instant::now(),
+            last_append_ms: std::sync::atomic::AtomicU64::new(0),
         });
 
         let (stop_server, server_stopped) = oneshot::channel::<()>();
@@ -380,6 +393,27 @@ impl NodeHandle {
     /// The leader as this node knows it.
     pub fn leader(&self) -> Option<LeaderInfo> {
         self.shared.leader_info(&self.shared.metrics())
+    }
+
+    /// How long ago this node was last in touch with a working leader: for the leader, since a
+    /// quorum last acknowledged it; for any other node, since a leader last replicated to it
+    /// (heartbeats included). `None` when it never was. A follower cut off from its leader keeps
+    /// naming it as leader (pre-vote stops it from starting a term it cannot win), so this, not
+    /// [`NodeHandle::leader`], tells whether the cluster is reachable from here.
+    pub fn leader_contact_age(&self) -> Option<Duration> {
+        let metrics = self.shared.metrics();
+        if self.shared.leads(&metrics) {
+            return metrics.millis_since_quorum_ack.map(Duration::from_millis);
+        }
+        match self.shared.last_append_ms.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(
+                self.shared
+                    .started
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(at)),
+            ),
+        }
     }
 
     /// Whether this node serves reads and writes: its disk answers within the bound, it belongs

@@ -97,6 +97,14 @@ impl RaftService for RaftServer {
             .append_entries(rpc)
             .await
             .map_err(|error| status(NodeError::Fatal(error.unwrap_fatal())))?;
+        // Only a leader this node accepts counts as contact (a stale one gets HigherVote; a log
+        // conflict still comes from the leader).
+        if !matches!(
+            response,
+            openraft::raft::AppendEntriesResponse::HigherVote(_)
+        ) {
+            self.shared.heard_from_leader();
+        }
         Ok(Response::new(wire::AppendEntriesResponse {
             response_bytes: encode(&response, "append entries response")
                 .map_err(status)?
