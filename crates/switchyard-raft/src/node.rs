@@ -403,7 +403,8 @@ impl NodeHandle {
     pub fn leader_contact_age(&self) -> Option<Duration> {
         let metrics = self.shared.metrics();
         if self.shared.leads(&metrics) {
-            return metrics.millis_since_quorum_ack.map(Duration::from_millis);
+            use openraft::Instant as _;
+            return metrics.last_quorum_acked.map(|acked| acked.elapsed());
         }
         match self.shared.last_append_ms.load(Ordering::Relaxed) {
             0 => None,
