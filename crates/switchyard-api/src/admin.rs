@@ -6,8 +6,9 @@
 //! `UNIMPLEMENTED` until the operator tooling lands; the node-level mechanisms they will drive
 //! already exist in `switchyard-raft`.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::Stream;
 use switchyard_domain::Accepted;
@@ -27,15 +28,68 @@ use crate::cluster::{TransferTarget, choose_target};
 use crate::context::{Context, answer};
 use crate::status;
 
+/// Leadership transfers remembered per node, so that a retry with the same request id gets the
+/// first answer (while it is remembered: the last [`TRANSFERS_REMEMBERED`] on this node).
+const TRANSFERS_REMEMBERED: usize = 256;
+
+/// A remembered transfer: the caller, its request id, what it asked, what it got.
+type RememberedTransfer = (String, String, String, admin::TransferLeadershipResponse);
+
 /// The admin service of one node.
 #[derive(Debug, Clone)]
 pub(crate) struct Admin {
     context: Arc<Context>,
+    transfers: Arc<Mutex<VecDeque<RememberedTransfer>>>,
 }
 
 impl Admin {
     pub(crate) fn new(context: Arc<Context>) -> Admin {
-        Admin { context }
+        Admin {
+            context,
+            transfers: Arc::default(),
+        }
+    }
+
+    /// The first answer to this caller's request id, if remembered; refuses the id reused for
+    /// another target.
+    fn remembered_transfer(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        target: &str,
+    ) -> Result<Option<admin::TransferLeadershipResponse>, Status> {
+        let transfers = self.transfers.lock().expect("transfers lock");
+        let party = caller.party.to_string();
+        match transfers
+            .iter()
+            .find(|(who, id, _, _)| *who == party && id == request_id)
+        {
+            Some((_, _, asked, answer)) if asked == target => Ok(Some(*answer)),
+            Some(_) => Err(status::already_exists(
+                "request_id_reused",
+                format!("request id {request_id} was already used for another transfer"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn remember_transfer(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        target: &str,
+        answer: &admin::TransferLeadershipResponse,
+    ) {
+        let mut transfers = self.transfers.lock().expect("transfers lock");
+        if transfers.len() == TRANSFERS_REMEMBERED {
+            transfers.pop_front();
+        }
+        transfers.push_back((
+            caller.party.to_string(),
+            request_id.to_owned(),
+            target.to_owned(),
+            *answer,
+        ));
     }
 
     fn operator<T>(&self, request: &Request<T>, what: &str) -> Result<Caller, Status> {
@@ -84,7 +138,11 @@ impl AdminService for Admin {
                 ));
             }
         };
+        let asked = format!("{:?}", wire.target);
         let target = TransferTarget::from_wire(wire.target)?;
+        if let Some(first) = self.remembered_transfer(&caller, &wire.request_id, &asked)? {
+            return Ok(answer(true, first));
+        }
         let node = &self.context.node;
         let leader = node.leader();
         if leader.as_ref().map(|leader| leader.node_id) != Some(node.node_id()) {
@@ -115,10 +173,12 @@ impl AdminService for Admin {
             }
         }
         let term = node.leader().map_or(0, |leader| leader.term);
-        Ok(Response::new(admin::TransferLeadershipResponse {
+        let response = admin::TransferLeadershipResponse {
             new_leader_node_id: to,
             term,
-        }))
+        };
+        self.remember_transfer(&caller, &wire.request_id, &asked, &response);
+        Ok(Response::new(response))
     }
 
     async fn add_learner(

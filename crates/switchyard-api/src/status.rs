@@ -70,21 +70,27 @@ pub(crate) fn failed_precondition(rule: &str, detail: impl std::fmt::Display) ->
     with_rule(Code::FailedPrecondition, rule, detail)
 }
 
+/// The request id was used before for something else.
+pub(crate) fn already_exists(rule: &str, detail: impl std::fmt::Display) -> Status {
+    with_rule(Code::AlreadyExists, rule, detail)
+}
+
 /// Metadata key naming the leader's public API address, on a `not_leader` refusal.
 pub const LEADER_ADDRESS_METADATA_KEY: &str = "x-switchyard-leader-address";
 
 /// A cluster operation reached a node that does not lead; `leader_address` is the leader's
 /// public API address when known.
+/// With no leader known the refusal is `UNAVAILABLE` `no_leader` (it passes with the election).
 pub(crate) fn not_leader(leader_address: Option<&str>) -> Status {
+    let Some(address) = leader_address else {
+        return node_error(&NodeError::NoLeader);
+    };
     let mut status = with_rule(
         Code::FailedPrecondition,
         "not_leader",
-        match leader_address {
-            Some(address) => format!("cluster operations run on the leader; send it to {address}"),
-            None => "cluster operations run on the leader; no leader is known now".to_owned(),
-        },
+        format!("cluster operations run on the leader; send it to {address}"),
     );
-    if let Some(value) = leader_address.and_then(|address| MetadataValue::try_from(address).ok()) {
+    if let Ok(value) = MetadataValue::try_from(address) {
         status
             .metadata_mut()
             .insert(LEADER_ADDRESS_METADATA_KEY, value);

@@ -7,18 +7,19 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use switchyard_proto::admin::v1 as admin;
 use switchyard_proto::v1;
 
 use crate::LONG_ABOUT;
 
-/// `swctl`: the participant command-line client of Switchyard.
+/// `swctl`: the command-line client of Switchyard, for participants and operators.
 #[derive(Debug, Parser)]
 #[command(
     name = "swctl",
     version,
-    about = "Switchyard participant client: facility look-ups, stop-on-behalf requests, \
-             applications, TSO work, the directory and the event stream",
+    about = "Switchyard client: facility look-ups, stop-on-behalf requests, applications, TSO \
+             work, the directory and the event stream; cluster status and failover for operators",
     long_about = LONG_ABOUT
 )]
 pub struct Cli {
@@ -75,11 +76,12 @@ pub struct GlobalArgs {
     pub tls_domain: Option<String>,
 
     /// Print JSON instead of tables: one document per command, or one object per line for
-    /// `watch`.
+    /// `watch` and `status --watch`.
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Longest wait for one call, in milliseconds (connecting included).
+    /// Longest wait for one call, in milliseconds (connecting included). For `failover`: how
+    /// long the leader may take to hand over, at most 60000.
     #[arg(
         long,
         global = true,
@@ -118,6 +120,32 @@ pub enum Command {
     Contacts(ContactsCommand),
     /// Stream the caller's events, resuming across node failures without gap or duplicate.
     Watch(WatchArgs),
+    /// Operators: every node's role, term, log positions and health, asking every endpoint
+    /// given; exit 6 when degraded.
+    #[command(
+        long_about = "Every node's role, term, log positions and health. Every endpoint given \
+                      (--endpoint a,b,c,...) is asked at once; each node reports itself, and the \
+                      leader also reports how far each other node has replicated and when it last \
+                      answered. The answers are merged into one row per node; a node whose endpoint \
+                      does not answer is shown unreachable (with the leader's view of it, if any). \
+                      LAG is how many entries a node's log is behind the leader's last log index.\n\n\
+                      Exit 0 when every voter is healthy, a leader is known and every answering node \
+                      agrees on it; exit 6 (degraded) otherwise; exit 5 when no endpoint answers."
+    )]
+    Status(StatusArgs),
+    /// Operators: move leadership to a site or a node (planned failover) and confirm it.
+    #[command(
+        long_about = "Planned failover: finds the leader, asks it to hand leadership to the most \
+                      caught-up voter of a site (--to-site) or to one node (--to-node), then asks the \
+                      new leader until it reports itself leader. Prints the old and the new leader, \
+                      the term, and the time from sending the request to that confirmation: an upper \
+                      bound of the pause writes saw. The request id is printed (--request-id sets it). \
+                      Repeating the command after a timeout is safe: when leadership already is at \
+                      the target, nothing moves (moved: no). --timeout-ms \
+                      is how long the leader may take to hand over (at most 60000); the answer and the \
+                      confirmation may take 2 s more."
+    )]
+    Failover(FailoverArgs),
 }
 
 impl Command {
@@ -135,11 +163,12 @@ impl Command {
             Command::Tso(command) => {
                 matches!(command, TsoCommand::Complete(_) | TsoCommand::Reject(_))
             }
-            Command::Contacts(ContactsCommand::Update(_)) => true,
+            Command::Contacts(ContactsCommand::Update(_)) | Command::Failover(_) => true,
             Command::Lookup(_)
             | Command::Participants(_)
             | Command::Notices(_)
-            | Command::Watch(_) => false,
+            | Command::Watch(_)
+            | Command::Status(_) => false,
         }
     }
 }
@@ -630,6 +659,73 @@ pub struct WatchArgs {
     /// Stop after printing this many events (default: run until interrupted).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_events: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators: the cluster.
+// ---------------------------------------------------------------------------------------------
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Refresh until interrupted (Ctrl-C): the screen is cleared between refreshes, or with
+    /// --json one object per line.
+    #[arg(long)]
+    pub watch: bool,
+    /// Milliseconds between refreshes with --watch.
+    #[arg(
+        long,
+        default_value_t = 1_000,
+        value_name = "MS",
+        requires = "watch",
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub interval_ms: u64,
+    /// With --watch: stop after this many refreshes (default: until interrupted).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "watch",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub count: Option<u64>,
+}
+
+/// `failover`.
+#[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("target").required(true).args(["to_site", "to_node"]))
+)]
+pub struct FailoverArgs {
+    /// The site to move leadership to (its most caught-up voter).
+    #[arg(long, value_enum, value_name = "SITE")]
+    pub to_site: Option<SiteArg>,
+    /// The node to move leadership to (a caught-up voter).
+    #[arg(
+        long,
+        value_name = "NODE_ID",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub to_node: Option<u64>,
+}
+
+/// The sites, by the names the output uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SiteArg {
+    Tokyo,
+    Osaka,
+    Witness,
+}
+
+impl SiteArg {
+    /// The wire site.
+    pub fn wire(self) -> admin::Site {
+        match self {
+            SiteArg::Tokyo => admin::Site::Tokyo,
+            SiteArg::Osaka => admin::Site::Osaka,
+            SiteArg::Witness => admin::Site::Witness,
+        }
+    }
 }
 
 /// Value parsers: each validates with the domain's constructor and returns the canonical text,
@@ -1278,6 +1374,81 @@ mod tests {
         refuse(&["watch", "--from-index", "3"]);
     }
 
+    /// `status` takes --watch with an interval and a count; the interval and the count need
+    /// --watch.
+    #[test]
+    fn status() {
+        let cli = parse(&["status"]);
+        assert!(!cli.command.is_write());
+        let Command::Status(args) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
+        assert!(!args.watch);
+        assert_eq!(args.interval_ms, 1_000);
+        assert_eq!(args.count, None);
+
+        let cli = parse(&[
+            "--endpoint",
+            "http://a:1,http://b:2,http://c:3",
+            "status",
+            "--watch",
+            "--interval-ms",
+            "250",
+            "--count",
+            "3",
+            "--json",
+        ]);
+        assert_eq!(cli.global.endpoints.len(), 3);
+        assert!(cli.global.json);
+        let Command::Status(args) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
+        assert!(args.watch);
+        assert_eq!(args.interval_ms, 250);
+        assert_eq!(args.count, Some(3));
+
+        refuse(&["status", "--count", "3"]);
+        refuse(&["status", "--interval-ms", "100"]);
+        refuse(&["status", "--watch", "--count", "0"]);
+        refuse(&["status", "--watch", "--interval-ms", "0"]);
+    }
+
+    /// `failover` takes exactly one target, --to-site (a site word) or --to-node (from 1), and
+    /// is a write: it takes --request-id.
+    #[test]
+    fn failover() {
+        let cli = parse(&["failover", "--to-site", "osaka"]);
+        assert!(cli.command.is_write());
+        let Command::Failover(args) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
+        assert_eq!(args.to_site, Some(SiteArg::Osaka));
+        assert_eq!(args.to_node, None);
+        assert_eq!(SiteArg::Osaka.wire(), admin::Site::Osaka);
+
+        let cli = parse(&[
+            "failover",
+            "--to-node",
+            "4",
+            "--timeout-ms",
+            "5000",
+            "--request-id",
+            "move-1",
+        ]);
+        assert_eq!(cli.global.timeout_ms, 5_000);
+        assert_eq!(cli.global.request_id.as_deref(), Some("move-1"));
+        let Command::Failover(args) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
+        assert_eq!(args.to_node, Some(4));
+        assert_eq!(args.to_site, None);
+
+        refuse(&["failover"]);
+        refuse(&["failover", "--to-site", "osaka", "--to-node", "3"]);
+        refuse(&["failover", "--to-site", "nagoya"]);
+        refuse(&["failover", "--to-node", "0"]);
+    }
+
     /// The long help documents every exit code.
     #[test]
     fn long_help_documents_exit_codes() {
@@ -1289,6 +1460,7 @@ mod tests {
             "3  a business rule refused",
             "4  not allowed",
             "5  no node could answer",
+            "6  degraded",
         ] {
             assert!(help.contains(line), "{line:?} missing from:\n{help}");
         }

@@ -8,11 +8,17 @@
 //!
 //! Every call carries `authorization: Bearer TOKEN` when a token is given, and a deadline
 //! (`grpc-timeout`, enforced locally too) except the event stream, which stays open.
+//!
+//! Operator commands also reach nodes one by one: a [`Dialer`] connects to one endpoint without
+//! failover (`status` asks every endpoint at once), or to an address a node named (`failover`
+//! follows a `not_leader` refusal to the leader), with the scheme and TLS settings of the
+//! configured endpoints.
 
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use switchyard_proto::admin::v1::admin_service_client::AdminServiceClient;
 use switchyard_proto::v1::participant_service_client::ParticipantServiceClient;
 use switchyard_proto::v1::tso_service_client::TsoServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -34,6 +40,8 @@ pub(crate) type ParticipantClient =
     ParticipantServiceClient<InterceptedService<Channel, Authorize>>;
 /// The TSO API client with the session's interceptor.
 pub(crate) type TsoClient = TsoServiceClient<InterceptedService<Channel, Authorize>>;
+/// The Admin API client with the session's interceptor.
+pub(crate) type AdminClient = AdminServiceClient<InterceptedService<Channel, Authorize>>;
 
 /// Adds the bearer token and the deadline to every request.
 #[derive(Clone)]
@@ -85,16 +93,84 @@ impl Link {
         TsoServiceClient::with_interceptor(self.channel.clone(), self.authorize.clone())
     }
 
+    /// An Admin API client.
+    pub(crate) fn admin(&self) -> AdminClient {
+        AdminServiceClient::with_interceptor(self.channel.clone(), self.authorize.clone())
+    }
+
     /// The same link without a deadline, for the event stream.
     pub(crate) fn without_deadline(&self) -> Link {
+        self.with_deadline(None)
+    }
+
+    /// The same link with another per-call deadline (a leadership transfer may take longer
+    /// than an ordinary call).
+    pub(crate) fn with_deadline(&self, timeout: Option<Duration>) -> Link {
         Link {
             channel: self.channel.clone(),
             authorize: Authorize {
                 header: self.authorize.header.clone(),
-                timeout: None,
+                timeout,
             },
         }
     }
+}
+
+/// Connects to one endpoint, without failover.
+#[derive(Debug, Clone)]
+pub(crate) struct Dialer {
+    url: String,
+    endpoint: Endpoint,
+    authorize: Authorize,
+    connect_timeout: Duration,
+}
+
+impl Dialer {
+    /// The endpoint's URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A connection, or UNAVAILABLE naming the endpoint and the reason.
+    pub(crate) async fn connect(&self) -> Result<Link, Status> {
+        let channel = connect_channel(&self.url, &self.endpoint, self.connect_timeout).await?;
+        Ok(Link {
+            channel,
+            authorize: self.authorize.clone(),
+        })
+    }
+}
+
+/// Connects a channel within `timeout`; failures are UNAVAILABLE naming `url`.
+async fn connect_channel(
+    url: &str,
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<Channel, Status> {
+    match tokio::time::timeout(timeout, endpoint.connect()).await {
+        Ok(Ok(channel)) => Ok(channel),
+        Ok(Err(error)) => Err(Status::unavailable(format!(
+            "cannot connect to {url}: {}",
+            error_chain(&error)
+        ))),
+        Err(_) => Err(Status::unavailable(format!(
+            "cannot connect to {url} within {} ms",
+            timeout.as_millis()
+        ))),
+    }
+}
+
+/// The `host:port` of an endpoint URL (`http://127.0.0.1:7400/` is `127.0.0.1:7400`), lower
+/// case, for comparing with the public addresses nodes report.
+pub(crate) fn authority(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    rest.split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 /// One configured endpoint.
@@ -112,6 +188,8 @@ pub(crate) struct Session {
     link: Option<Link>,
     authorize: Authorize,
     call_timeout: Duration,
+    /// The TLS settings of the endpoints (all https), or `None` (all plain http).
+    tls: Option<ClientTlsConfig>,
     notes: Vec<String>,
 }
 
@@ -157,8 +235,59 @@ impl Session {
                 timeout: Some(call_timeout),
             },
             call_timeout,
+            tls,
             notes: Vec::new(),
         })
+    }
+
+    /// The per-call deadline (`--timeout-ms`).
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// One dialer per configured endpoint, in the order given.
+    pub(crate) fn dialers(&self) -> Vec<Dialer> {
+        self.targets
+            .iter()
+            .map(|target| self.dialer(&target.url, &target.endpoint))
+            .collect()
+    }
+
+    /// The dialer of the current endpoint.
+    pub(crate) fn current_dialer(&self) -> Dialer {
+        let target = &self.targets[self.current];
+        self.dialer(&target.url, &target.endpoint)
+    }
+
+    /// A dialer for `host:port`, an address a node reported: the configured endpoint with that
+    /// address if there is one, otherwise a new endpoint with the configured endpoints' scheme
+    /// and TLS settings.
+    pub(crate) fn dialer_for_address(&self, address: &str) -> Result<Dialer, CliError> {
+        let address = address.trim();
+        if let Some(target) = self
+            .targets
+            .iter()
+            .find(|target| authority(&target.url) == address.to_ascii_lowercase())
+        {
+            return Ok(self.dialer(&target.url, &target.endpoint));
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{address}");
+        let endpoint = endpoint(&url, self.tls.as_ref(), self.call_timeout).map_err(|error| {
+            CliError::Failed(format!(
+                "a node named the address {address:?}, which is not usable: {error}"
+            ))
+        })?;
+        Ok(self.dialer(&url, &endpoint))
+    }
+
+    fn dialer(&self, url: &str, endpoint: &Endpoint) -> Dialer {
+        Dialer {
+            url: url.to_owned(),
+            endpoint: endpoint.clone(),
+            authorize: self.authorize.clone(),
+            connect_timeout: self.call_timeout,
+        }
     }
 
     /// The URL of the current endpoint.
@@ -183,24 +312,7 @@ impl Session {
             return Ok(link.clone());
         }
         let target = &self.targets[self.current];
-        let channel = match tokio::time::timeout(self.call_timeout, target.endpoint.connect()).await
-        {
-            Ok(Ok(channel)) => channel,
-            Ok(Err(error)) => {
-                return Err(Status::unavailable(format!(
-                    "cannot connect to {}: {}",
-                    target.url,
-                    error_chain(&error)
-                )));
-            }
-            Err(_) => {
-                return Err(Status::unavailable(format!(
-                    "cannot connect to {} within {} ms",
-                    target.url,
-                    self.call_timeout.as_millis()
-                )));
-            }
-        };
+        let channel = connect_channel(&target.url, &target.endpoint, self.call_timeout).await?;
         let link = Link {
             channel,
             authorize: self.authorize.clone(),
@@ -394,6 +506,44 @@ mod tests {
         session.advance();
         session.advance();
         assert_eq!(session.current_url(), "http://a:1");
+    }
+
+    /// An address a node reports reuses the configured endpoint with the same `host:port`, or
+    /// else gets the configured scheme; one dialer per configured endpoint, in order.
+    #[test]
+    fn dialers_for_reported_addresses() {
+        assert_eq!(authority("http://127.0.0.1:7401/"), "127.0.0.1:7401");
+        assert_eq!(
+            authority("https://Osaka-1.example:7400"),
+            "osaka-1.example:7400"
+        );
+        let session = Session::new(&global(&[
+            "--endpoint",
+            "http://127.0.0.1:7400,http://127.0.0.1:7401/",
+        ]))
+        .unwrap();
+        let urls: Vec<String> = session
+            .dialers()
+            .iter()
+            .map(|dialer| dialer.url().to_owned())
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1:7400", "http://127.0.0.1:7401/"]);
+        assert_eq!(session.current_dialer().url(), "http://127.0.0.1:7400");
+        assert_eq!(
+            session.dialer_for_address("127.0.0.1:7401").unwrap().url(),
+            "http://127.0.0.1:7401/"
+        );
+        assert_eq!(
+            session.dialer_for_address("10.0.0.3:7400").unwrap().url(),
+            "http://10.0.0.3:7400"
+        );
+        assert_eq!(
+            session
+                .dialer_for_address("not an address")
+                .unwrap_err()
+                .exit(),
+            crate::error::Exit::Failure
+        );
     }
 
     /// Bad endpoints, https without a certificate authority, half a client identity, unreadable

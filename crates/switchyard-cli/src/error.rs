@@ -9,6 +9,7 @@
 //! | 3 | a business rule refused: FAILED_PRECONDITION, ABORTED, ALREADY_EXISTS, NOT_FOUND |
 //! | 4 | not allowed: PERMISSION_DENIED, UNAUTHENTICATED |
 //! | 5 | no node could answer: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED |
+//! | 6 | `status`: the cluster answered but is degraded (a voter not healthy, no leader, or no agreement on it) |
 
 use std::fmt::Write as _;
 use std::io;
@@ -22,6 +23,9 @@ pub(crate) const FIELD_METADATA_KEY: &str = "x-switchyard-field";
 pub(crate) const OLDEST_REVISION_METADATA_KEY: &str = "x-switchyard-oldest-revision";
 /// Metadata key holding the leader's public address, on UNAVAILABLE from a follower.
 pub(crate) const LEADER_METADATA_KEY: &str = "x-switchyard-leader";
+/// Metadata key holding the leader's public `host:port`, on a cluster operation a follower
+/// refused with FAILED_PRECONDITION `not_leader`.
+pub(crate) const LEADER_ADDRESS_METADATA_KEY: &str = "x-switchyard-leader-address";
 
 /// How the process ends. The numbers are the exit codes the long help documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +43,9 @@ pub enum Exit {
     /// 5: UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED: retry later (a write with the
     /// same request id).
     Unavailable = 5,
+    /// 6: `status` found the cluster degraded: a voter is not healthy (or did not answer), no
+    /// leader is known, or the answering nodes disagree on the leader.
+    Degraded = 6,
 }
 
 impl Exit {
@@ -91,6 +98,9 @@ pub enum CliError {
     /// The results could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] io::Error),
+    /// `status` printed the cluster, and it is degraded, for these reasons.
+    #[error("degraded: {0}")]
+    Degraded(String),
 }
 
 impl From<Status> for CliError {
@@ -106,12 +116,17 @@ impl CliError {
             CliError::Usage(_) => Exit::BadArguments,
             CliError::Status(status) => Exit::for_status_code(status.code()),
             CliError::Failed(_) | CliError::Output(_) => Exit::Failure,
+            CliError::Degraded(_) => Exit::Degraded,
         }
     }
 
     /// What stderr shows: `error: <CODE>: <message>` for a status, followed by the field path,
-    /// the oldest retained revision and the leader's address when the status carries them.
+    /// the oldest retained revision and the leader's address when the status carries them; for
+    /// a degraded cluster (which is an answer, not a failure of swctl), `degraded: <reasons>`.
     pub fn describe(&self) -> String {
+        if let CliError::Degraded(_) = self {
+            return format!("{self}\n");
+        }
         let mut text = format!("error: {self}\n");
         if let CliError::Status(status) = self {
             let metadata = status.metadata();
@@ -131,7 +146,9 @@ impl CliError {
                      watch --from-revision {oldest})"
                 );
             }
-            if let Some(leader) = value(LEADER_METADATA_KEY) {
+            if let Some(leader) =
+                value(LEADER_METADATA_KEY).or_else(|| value(LEADER_ADDRESS_METADATA_KEY))
+            {
                 let _ = writeln!(text, "  leader: {leader}");
             }
         }
@@ -233,6 +250,9 @@ mod tests {
             CliError::Output(io::Error::other("closed")).exit(),
             Exit::Failure
         );
+        let degraded = CliError::Degraded("node 3 unreachable".to_owned());
+        assert_eq!(degraded.exit().code(), 6);
+        assert_eq!(degraded.describe(), "degraded: node 3 unreachable\n");
     }
 
     /// A refused write prints the code name and the rule's message; an INVALID_ARGUMENT prints

@@ -1,6 +1,7 @@
-//! `swctl`, the participant command-line client of Switchyard: facility look-ups,
+//! `swctl`, the command-line client of Switchyard: for participants, facility look-ups,
 //! stop-on-behalf requests, applications, the TSO's work, the directory, notices and the event
-//! stream, over the public gRPC API (`switchyard.v1`).
+//! stream, over the public gRPC API (`switchyard.v1`); for operators, the cluster's status and
+//! planned failover, over the Admin API (`switchyard.admin.v1`).
 //!
 //! The binary is thin: `main.rs` calls [`run_blocking`]. Tests call [`run`] with their own
 //! output buffers inside their own runtime, exactly as a user would call the binary.
@@ -12,7 +13,9 @@
 //! - `connect`: endpoints, TLS, the bearer token, deadlines and failover to the next endpoint;
 //! - `request_id`: request ids for writes that were given none;
 //! - `commands/`: one file per family, building wire requests (pure, unit-tested), calling and
-//!   printing; `watch` resumes the event stream across failures;
+//!   printing; `watch` resumes the event stream across failures; `status` asks every node and
+//!   merges their answers (the merge is a pure, unit-tested function); `failover` moves
+//!   leadership and confirms it;
 //! - `output/`: the table formatter, enum words, human and JSON renderings;
 //! - `error`: the mapping of errors to stderr and exit codes.
 //!
@@ -26,6 +29,7 @@
 //! | 3 | a business rule refused: FAILED_PRECONDITION, ABORTED, ALREADY_EXISTS, NOT_FOUND |
 //! | 4 | not allowed: PERMISSION_DENIED, UNAUTHENTICATED |
 //! | 5 | no node could answer: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED |
+//! | 6 | `status`: the cluster answered but is degraded: a voter is not healthy or did not answer, no leader is known, or the answering nodes disagree on it |
 //!
 //! Errors print as `error: <GRPC_CODE>: <message>` on stderr (a refused write's message starts
 //! with the rule name), followed by `field: <path>` when the status names the offending field.
@@ -56,8 +60,9 @@ use crate::output::Printer;
 
 /// The long help's text after the command list: authentication, output, exit codes.
 pub(crate) const LONG_ABOUT: &str = "\
-Switchyard participant client: facility look-ups, stop-on-behalf requests, applications, \
-the TSO's work, the directory, notices and the event stream, over a node's public gRPC API.
+Switchyard client: facility look-ups, stop-on-behalf requests, applications, the TSO's work, \
+the directory, notices and the event stream, over a node's public gRPC API; and for operators \
+(e.g. --token dev-op:operator) the cluster's status and planned failover, over the Admin API.
 
 Any node serves every command: give several endpoints (comma-separated) and swctl moves to the \
 next one when a node is down or answers UNAVAILABLE. Writes carry a request id (generated when \
@@ -74,6 +79,8 @@ Exit status:
   3  a business rule refused: FAILED_PRECONDITION, ABORTED, ALREADY_EXISTS, NOT_FOUND
   4  not allowed: PERMISSION_DENIED, UNAUTHENTICATED
   5  no node could answer: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (retry later)
+  6  degraded (status): a voter is not healthy or did not answer, no leader is known, or the \
+answering nodes disagree on the leader
 
 Errors print as `error: <GRPC_CODE>: <message>` on stderr; a refused write's message starts \
 with the rule's name, and `field: <path>` names the offending field when the server sent it.";

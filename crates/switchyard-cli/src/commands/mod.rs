@@ -6,11 +6,15 @@
 //! - `applications`: `app submit | amend | cancel | get | list`;
 //! - `tso`: `tso needing-action | complete | reject`;
 //! - `directory`: `participants`, `notices`, `contacts update`;
-//! - `watch`: the event stream, resumed across failures.
+//! - `watch`: the event stream, resumed across failures;
+//! - `status` (operators): every endpoint asked at once, the answers merged into one view;
+//! - `failover` (operators): planned leadership transfer, confirmed at the new leader.
 
 mod applications;
 mod directory;
+pub(crate) mod failover;
 mod lookup;
+pub(crate) mod status;
 mod stop_on_behalf;
 mod tso;
 mod watch;
@@ -93,6 +97,8 @@ pub(crate) async fn execute(command: Command, context: &mut Context<'_>) -> Resu
             directory::update_contacts(context, args).await
         }
         Command::Watch(args) => watch::run(context, args).await,
+        Command::Status(args) => status::run(context, args).await,
+        Command::Failover(args) => failover::run(context, args).await,
     }
 }
 

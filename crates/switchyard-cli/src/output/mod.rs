@@ -3,8 +3,11 @@
 //! - `table`: the aligned plain-text table and key-value formatter;
 //! - `words`: enums as lower-case words, instants in Japan time;
 //! - `human`: wire messages as text;
-//! - `json`: wire messages as JSON values.
+//! - `json`: wire messages as JSON values;
+//! - `cluster`: the operator commands' results (merged cluster status, failover report), in
+//!   both forms.
 
+pub(crate) mod cluster;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod table;

@@ -8,6 +8,7 @@
 //! Instants (`*_unix_ms`) print in Japan time, as `YYYY-MM-DDTHH:MM:SS+09:00`, like the dates of
 //! the contracts, which are calendar dates in Japan.
 
+use switchyard_proto::admin::v1 as admin;
 use switchyard_proto::v1;
 
 fn word_of(name: &str, prefix: &str) -> String {
@@ -18,10 +19,10 @@ fn word_of(name: &str, prefix: &str) -> String {
 }
 
 macro_rules! enum_words {
-    ($($function:ident => $wire:ident, $prefix:literal;)+) => {$(
+    ($($function:ident => $package:ident::$wire:ident, $prefix:literal;)+) => {$(
         #[doc = concat!("The word for a `", stringify!($wire), "` number.")]
         pub(crate) fn $function(value: i32) -> String {
-            match v1::$wire::try_from(value) {
+            match $package::$wire::try_from(value) {
                 Ok(known) => word_of(known.as_str_name(), $prefix),
                 Err(_) => format!("unknown-{value}"),
             }
@@ -30,19 +31,22 @@ macro_rules! enum_words {
 }
 
 enum_words! {
-    area => Area, "AREA_";
-    voltage_class => VoltageClass, "VOLTAGE_CLASS_";
-    contract_kind => ContractKind, "CONTRACT_KIND_";
-    decision_method => DecisionMethod, "DECISION_METHOD_";
-    capacity_unit => CapacityUnit, "CAPACITY_UNIT_";
-    supply_status => SupplyStatus, "SUPPLY_STATUS_";
-    period_end => PeriodEnd, "PERIOD_END_";
-    ng_reason => NgReason, "NG_REASON_";
-    stop_on_behalf_state => StopOnBehalfState, "STOP_ON_BEHALF_STATE_";
-    procedure => Procedure, "PROCEDURE_";
-    application_state => ApplicationState, "APPLICATION_STATE_";
-    update_flag => UpdateFlag, "UPDATE_FLAG_";
-    severity => Severity, "SEVERITY_";
+    area => v1::Area, "AREA_";
+    voltage_class => v1::VoltageClass, "VOLTAGE_CLASS_";
+    contract_kind => v1::ContractKind, "CONTRACT_KIND_";
+    decision_method => v1::DecisionMethod, "DECISION_METHOD_";
+    capacity_unit => v1::CapacityUnit, "CAPACITY_UNIT_";
+    supply_status => v1::SupplyStatus, "SUPPLY_STATUS_";
+    period_end => v1::PeriodEnd, "PERIOD_END_";
+    ng_reason => v1::NgReason, "NG_REASON_";
+    stop_on_behalf_state => v1::StopOnBehalfState, "STOP_ON_BEHALF_STATE_";
+    procedure => v1::Procedure, "PROCEDURE_";
+    application_state => v1::ApplicationState, "APPLICATION_STATE_";
+    update_flag => v1::UpdateFlag, "UPDATE_FLAG_";
+    severity => v1::Severity, "SEVERITY_";
+    site => admin::Site, "SITE_";
+    node_role => admin::NodeRole, "NODE_ROLE_";
+    node_health => admin::NodeHealth, "NODE_HEALTH_";
 }
 
 /// The words of several NG reasons, comma-separated.
@@ -110,7 +114,7 @@ mod tests {
     use clap::ValueEnum;
 
     use super::*;
-    use crate::args::{ApplicationStateArg, NgReasonArg, PartyKindArg, ProcedureArg};
+    use crate::args::{ApplicationStateArg, NgReasonArg, PartyKindArg, ProcedureArg, SiteArg};
 
     /// Enum numbers print as lower-case hyphenated words without the enum's prefix; unknown
     /// numbers say so.
@@ -128,6 +132,12 @@ mod tests {
         assert_eq!(procedure(0), "unspecified");
         assert_eq!(procedure(99), "unknown-99");
         assert_eq!(ng_reasons(&[3, 9]), "name-mismatch,other");
+        assert_eq!(site(admin::Site::Witness as i32), "witness");
+        assert_eq!(node_role(admin::NodeRole::Leader as i32), "leader");
+        assert_eq!(
+            node_health(admin::NodeHealth::StorageStalled as i32),
+            "storage-stalled"
+        );
     }
 
     /// The values the command line accepts are exactly the words the output prints, for every
@@ -149,6 +159,10 @@ mod tests {
         for value in PartyKindArg::value_variants() {
             let name = value.to_possible_value().unwrap().get_name().to_owned();
             assert_eq!(word_of(value.wire().as_str_name(), "PARTY_KIND_"), name);
+        }
+        for value in SiteArg::value_variants() {
+            let name = value.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(site(value.wire() as i32), name);
         }
         assert_eq!(ProcedureArg::value_variants().len(), 7);
         assert_eq!(ApplicationStateArg::value_variants().len(), 9);
