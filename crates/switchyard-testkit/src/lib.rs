@@ -6,9 +6,16 @@
 //!   `127.0.0.1:0`), started the way operators start one: followers first, then the initializer;
 //! - `workload.rs`: the switching workload — concurrent proposers each running the full flow
 //!   (stop-on-behalf, OK, switch-out, switch-in) on supply points of their own — with latencies;
+//! - `load/`: the load generator of the public gRPC API (the real mix of look-ups and
+//!   switchings, the bulk import), behind `bin/switchyard_load.rs`;
+//! - `histogram.rs`: a log-bucketed latency histogram (percentiles within 1.6 %);
 //! - `memory.rs`: the process's resident memory, from `/proc`;
+//! - `cpu.rs`: CPU time of the process and its threads by name, from `/proc`;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
 
 pub mod cluster;
+pub mod cpu;
+pub mod histogram;
+pub mod load;
 pub mod memory;
 pub mod workload;
