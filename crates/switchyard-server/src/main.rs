@@ -127,7 +127,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve::serve_until(&config, serve::shutdown_signal())) {
+            // The signal handlers go in before the node starts (see `shutdown_signal`).
+            match runtime.block_on(async {
+                let stop = serve::shutdown_signal();
+                serve::serve_until(&config, stop).await
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(error = %error, "switchyard stopped with an error");
@@ -142,6 +146,8 @@ fn main() -> ExitCode {
 /// Starts the development cluster, loads the sample data, prints the banner and serves until
 /// Ctrl-C or SIGTERM.
 async fn run_dev(options: DevOptions) -> Result<(), DevError> {
+    // Ctrl-C during start-up or loading stops the cluster cleanly too.
+    let stop = serve::shutdown_signal();
     let data = switchyard_server::dev::sample_data(&options);
     eprintln!("starting five nodes on loopback ...");
     let cluster = DevCluster::start(&options, &data).await?;
@@ -170,7 +176,7 @@ async fn run_dev(options: DevOptions) -> Result<(), DevError> {
     let _ = writeln!(stdout, "switchyard dev: ready (Ctrl-C stops)");
     let _ = stdout.flush();
     drop(stdout);
-    serve::shutdown_signal().await;
+    stop.await;
     eprintln!("stopping ...");
     cluster.shutdown().await;
     eprintln!("stopped");

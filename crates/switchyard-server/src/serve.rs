@@ -96,26 +96,38 @@ pub async fn serve_until(
     Ok(())
 }
 
-/// Completes on SIGTERM or Ctrl-C (SIGINT).
-pub async fn shutdown_signal() {
+/// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is called, not
+/// when the future is first polled: call it (inside the runtime) before starting anything, so
+/// that a signal arriving during start-up stops the node gracefully instead of killing it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => tracing::info!("SIGTERM received"),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C received"),
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                        _ = interrupt.recv() => tracing::info!("Ctrl-C received"),
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot watch SIGTERM; Ctrl-C only");
-                let _ = tokio::signal::ctrl_c().await;
+                (terminate, interrupt) => {
+                    tracing::warn!(
+                        terminate = terminate.is_ok(),
+                        interrupt = interrupt.is_ok(),
+                        "cannot watch the signals; Ctrl-C only"
+                    );
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
