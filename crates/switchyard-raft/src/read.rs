@@ -15,8 +15,9 @@ use tokio::time::Instant;
 use tonic::Code;
 
 use crate::error::{LeaderInfo, NodeError};
-use crate::limits::{READ_INDEX_ATTEMPTS_MAX, WRITE_RETRY_PAUSE};
+use crate::limits::READ_INDEX_ATTEMPTS_MAX;
 use crate::node::{Shared, duration_ms};
+use crate::write::{pause, retryable, wait_for_leader};
 
 /// Makes the reads that follow linearizable on this node, leader or follower, within the
 /// configured write timeout. Returns the log index the local state then reflects (at least).
@@ -147,35 +148,6 @@ async fn ask_leader(
             "a read index answer has neither an index nor a leader hint".to_owned(),
         )),
     }
-}
-
-fn retryable(error: &NodeError) -> bool {
-    match error {
-        NodeError::NoLeader | NodeError::Timeout { .. } => true,
-        NodeError::Peer { code, .. } => matches!(
-            code,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown
-        ),
-        _ => false,
-    }
-}
-
-async fn pause(deadline: Instant) {
-    tokio::time::sleep_until(deadline.min(Instant::now() + WRITE_RETRY_PAUSE)).await;
-}
-
-async fn wait_for_leader(shared: &Shared, deadline: Instant) {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    let bound = remaining.min(shared.settings.election_timeout_max() * 2);
-    shared
-        .raft
-        .wait(Some(bound))
-        .metrics(
-            |metrics| metrics.current_leader.is_some(),
-            "a leader is known",
-        )
-        .await
-        .ok();
 }
 
 /// The leader's side of the ReadIndex RPC.

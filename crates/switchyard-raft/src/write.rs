@@ -216,7 +216,8 @@ fn choose_target(shared: &Shared, hint: Option<LeaderInfo>) -> Target {
     }
 }
 
-fn retryable(error: &NodeError) -> bool {
+/// Whether another attempt (at the same or another leader) may succeed.
+pub(crate) fn retryable(error: &NodeError) -> bool {
     match error {
         NodeError::NoLeader | NodeError::Timeout { .. } => true,
         NodeError::Peer { code, .. } => matches!(
@@ -227,7 +228,8 @@ fn retryable(error: &NodeError) -> bool {
     }
 }
 
-async fn pause(deadline: Instant) {
+/// A short pause before the next attempt, never past `deadline`.
+pub(crate) async fn pause(deadline: Instant) {
     tokio::time::sleep_until(deadline.min(Instant::now() + WRITE_RETRY_PAUSE)).await;
 }
 
@@ -255,7 +257,7 @@ async fn wait_for_other_leader(shared: &Shared, failed: NodeId, deadline: Instan
 }
 
 /// Waits until some leader is known, or the deadline.
-async fn wait_for_leader(shared: &Shared, deadline: Instant) {
+pub(crate) async fn wait_for_leader(shared: &Shared, deadline: Instant) {
     let remaining = deadline.saturating_duration_since(Instant::now());
     let bound = remaining.min(shared.settings.election_timeout_max() * 2);
     shared
