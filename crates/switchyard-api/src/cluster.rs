@@ -25,7 +25,7 @@ pub(crate) fn site_to_wire(site: Site) -> admin::Site {
     }
 }
 
-fn site_from_wire(value: i32) -> Result<Site, Status> {
+pub(crate) fn site_from_wire(value: i32) -> Result<Site, Status> {
     match admin::Site::try_from(value) {
         Ok(admin::Site::Tokyo) => Ok(Site::Tokyo),
         Ok(admin::Site::Osaka) => Ok(Site::Osaka),

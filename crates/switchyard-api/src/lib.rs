@@ -20,9 +20,11 @@
 
 mod admin;
 mod auth;
+mod backup;
 mod cluster;
 pub mod config;
 mod context;
+mod export;
 mod limiter;
 mod participant;
 mod server;

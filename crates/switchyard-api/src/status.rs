@@ -176,6 +176,7 @@ pub(crate) fn node_error(error: &NodeError) -> Status {
         NodeError::UnknownNode { .. }
         | NodeError::NotVoter { .. }
         | NodeError::NotLearner { .. }
+        | NodeError::NodeIdUnusable { .. }
         | NodeError::NotCaughtUp { .. }
         | NodeError::Membership(_) => with_rule(Code::FailedPrecondition, "membership", error),
         NodeError::Malformed(_) => with_rule(Code::Internal, "internal", error),
@@ -400,6 +401,11 @@ mod tests {
             invalid_request("too_many_batches", "x"),
             rate_limited("A1001", Duration::from_millis(1)),
             not_found("application_not_found", "x"),
+            not_found("snapshot_not_found", "x"),
+            node_error(&NodeError::NodeIdUnusable {
+                node_id: 3,
+                why: "x",
+            }),
             invalid("page_token", "x"),
             internal("x"),
             events_compacted(1, 2),

@@ -143,10 +143,18 @@ async fn run(
         } else {
             last_event_revision.saturating_sub(1)
         };
-        for chunk in visible.chunks(WATCH_EVENTS_PER_RESPONSE_MAX) {
+        let chunks: Vec<&[v1::Event]> = visible.chunks(WATCH_EVENTS_PER_RESPONSE_MAX).collect();
+        for (number, chunk) in chunks.iter().enumerate() {
+            // A chunk followed by another has delivered everything only up to the revision
+            // before the next chunk's first event (an entry's events may span two chunks): a
+            // client resuming after it must not skip the rest.
+            let delivered_through = match chunks.get(number + 1) {
+                Some(next) => next[0].revision.saturating_sub(1).min(last_revision),
+                None => last_revision,
+            };
             let message = v1::WatchEventsResponse {
                 events: chunk.to_vec(),
-                applied_revision: last_revision,
+                applied_revision: delivered_through,
             };
             if sender.send(Ok(message)).await.is_err() {
                 return Ok(());

@@ -146,6 +146,15 @@ pub enum Command {
                       confirmation may take 2 s more."
     )]
     Failover(FailoverArgs),
+    /// Operators: add a learner and watch it catch up, promote it to voter, remove a node.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Operators: snapshots and backups.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Operators: publish a notice to every participant's event stream.
+    #[command(subcommand)]
+    Notice(NoticeCommand),
 }
 
 impl Command {
@@ -163,8 +172,13 @@ impl Command {
             Command::Tso(command) => {
                 matches!(command, TsoCommand::Complete(_) | TsoCommand::Reject(_))
             }
-            Command::Contacts(ContactsCommand::Update(_)) | Command::Failover(_) => true,
-            Command::Lookup(_)
+            Command::Contacts(ContactsCommand::Update(_))
+            | Command::Failover(_)
+            | Command::Member(_)
+            | Command::Snapshot(_)
+            | Command::Notice(_) => true,
+            Command::Contacts(ContactsCommand::Export(_))
+            | Command::Lookup(_)
             | Command::Participants(_)
             | Command::Notices(_)
             | Command::Watch(_)
@@ -621,6 +635,135 @@ pub struct NoticesArgs {
 pub enum ContactsCommand {
     /// Replace your contacts with the ones given (1..=16).
     Update(ContactsUpdateArgs),
+    /// Operators: export every participant's contacts to a file kept outside the system.
+    #[command(
+        long_about = "Writes every participant's contacts to FILE (or stdout with --out -), as \
+                      CSV (a header row, one row per contact) or JSON (proto3 JSON of \
+                      switchyard.v1.Participant). Served from the answering node's own state by \
+                      default, so it works from any surviving node even without a leader; \
+                      --linearizable asks the leader first. The file is written next to FILE and \
+                      renamed into place when complete. Run it on a schedule (docs/RUNBOOK.md)."
+    )]
+    Export(ContactsExportArgs),
+}
+
+/// `contacts export`.
+#[derive(Debug, Args)]
+pub struct ContactsExportArgs {
+    /// csv or json.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Where to write: a file path, or - for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: String,
+    /// Ask the leader first instead of exporting the answering node's state.
+    #[arg(long)]
+    pub linearizable: bool,
+}
+
+/// Formats of the contacts export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// `member ...`.
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a node as a learner (a never used id) and show its catch-up until it is caught up.
+    Add(MemberAddArgs),
+    /// Make a caught-up learner a voter (joint consensus).
+    Promote(MemberIdArgs),
+    /// Remove a voter or learner; its id is never used again.
+    Remove(MemberIdArgs),
+}
+
+/// `member add`.
+#[derive(Debug, Args)]
+pub struct MemberAddArgs {
+    /// The new node's id: never used before in this cluster.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "ID")]
+    pub node_id: u64,
+    /// Its name, e.g. osaka-3 (1..=32 of a-z 0-9 -).
+    #[arg(long)]
+    pub name: String,
+    /// Its site.
+    #[arg(long, value_enum)]
+    pub site: SiteArg,
+    /// Its internal (Raft) address, host:port, as the other nodes reach it.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub raft_address: String,
+    /// Its public API address, host:port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub public_address: String,
+    /// Return once the learner is added, without following its catch-up.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest wait for the catch-up, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "S")]
+    pub catch_up_timeout_s: u64,
+}
+
+/// `member promote | remove`.
+#[derive(Debug, Args)]
+pub struct MemberIdArgs {
+    /// The node id.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..), value_name = "NODE_ID")]
+    pub node_id: u64,
+}
+
+/// `snapshot ...`.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Build a snapshot on the answering node now and download it to FILE (a backup).
+    #[command(
+        long_about = "Asks the answering node (the first endpoint that answers) to build a snapshot \
+                      of everything it has applied, downloads it in chunks, checks the offsets and \
+                      the SHA-256 the node sends, and renames the file into place when complete. \
+                      Restore it into a fresh cluster with `switchyard restore` (docs/RUNBOOK.md)."
+    )]
+    Save(SnapshotSaveArgs),
+}
+
+/// `snapshot save`.
+#[derive(Debug, Args)]
+pub struct SnapshotSaveArgs {
+    /// The backup file to write.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Download the node's current snapshot instead of building a new one.
+    #[arg(long)]
+    pub existing: bool,
+}
+
+/// `notice ...`.
+#[derive(Debug, Subcommand)]
+pub enum NoticeCommand {
+    /// Publish a notice: it reaches every participant's event stream.
+    Publish(NoticePublishArgs),
+}
+
+/// `notice publish`.
+#[derive(Debug, Args)]
+pub struct NoticePublishArgs {
+    /// The notice's title (1..=200 printable characters).
+    #[arg(long)]
+    pub title: String,
+    /// info, warning or critical.
+    #[arg(long, value_enum, default_value_t = SeverityArg::Info)]
+    pub severity: SeverityArg,
+    /// The text (1..=4000 printable characters; newlines allowed).
+    #[arg(value_name = "BODY")]
+    pub body: String,
+}
+
+/// Notice severities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Warning,
+    Critical,
 }
 
 /// `contacts update`.

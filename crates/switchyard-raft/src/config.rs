@@ -323,6 +323,10 @@ pub struct NodeConfig {
     pub cluster_epoch: u64,
     pub raft: RaftSettings,
     pub bootstrap: Bootstrap,
+    /// Peers reached through another address: a peer's advertised Raft address (`host:port`,
+    /// as the membership records it) → the `host:port` actually dialled. For tests that put a
+    /// fault-injecting proxy on every link, and for sidecars; empty in a plain deployment.
+    pub peer_dial_overrides: BTreeMap<String, String>,
 }
 
 impl NodeConfig {
@@ -343,6 +347,7 @@ impl NodeConfig {
             cluster_epoch: 0,
             raft: RaftSettings::default(),
             bootstrap: Bootstrap::Join,
+            peer_dial_overrides: BTreeMap::new(),
         }
     }
 

@@ -94,6 +94,8 @@ pub enum NodeError {
     NotVoter { node_id: NodeId },
     #[error("node {node_id} is not a learner")]
     NotLearner { node_id: NodeId },
+    #[error("node id {node_id} cannot be used: {why}")]
+    NodeIdUnusable { node_id: NodeId, why: &'static str },
     #[error(
         "node {node_id} is not caught up: it has entry {matched_index:?}, the leader {leader_last_index:?}"
     )]

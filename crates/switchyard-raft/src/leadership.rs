@@ -142,20 +142,49 @@ pub(crate) async fn transfer_leadership(shared: &Shared, target: NodeId) -> Resu
     Ok(())
 }
 
-/// Adds a learner and waits until it has caught up.
+/// What a membership change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipChange {
+    /// The log index (revision) of the change.
+    pub revision: u64,
+    /// For an added learner: whether it had caught up when the call returned.
+    pub caught_up: bool,
+}
+
+/// Adds a learner; with `wait_for_catch_up`, waits (bounded) until it has caught up.
+///
+/// A node id may join once: ids in the membership or retired by an earlier removal are refused,
+/// so that a wiped node can never come back as its old self with an empty log.
 pub(crate) async fn add_learner(
     shared: &Shared,
     node_id: NodeId,
     node: ClusterNode,
-) -> Result<(), NodeError> {
+    wait_for_catch_up: bool,
+) -> Result<MembershipChange, NodeError> {
     let metrics = ensure_leading(shared)?;
-    if metrics
-        .membership_config
-        .membership()
-        .voter_ids()
-        .any(|voter| voter == node_id)
+    let membership = metrics.membership_config.membership();
+    if node_id == 0 {
+        return Err(NodeError::NodeIdUnusable {
+            node_id,
+            why: "0 is not a node id",
+        });
+    }
+    if membership.nodes().any(|(id, _node)| *id == node_id) {
+        return Err(NodeError::NodeIdUnusable {
+            node_id,
+            why: "it is already a member",
+        });
+    }
+    if shared
+        .store
+        .state_machine
+        .retired_node_ids()?
+        .contains(&node_id)
     {
-        return Err(NodeError::NotLearner { node_id });
+        return Err(NodeError::NodeIdUnusable {
+            node_id,
+            why: "it was removed from the cluster before, and node ids are never reused; add the node under a new id",
+        });
     }
     tracing::info!(
         node_id = shared.node_id,
@@ -175,6 +204,13 @@ pub(crate) async fn add_learner(
         .map_err(from_client_write_error)?;
     // Caught up: the learner holds the log up to the entry that added it.
     let added_at = added.log_id.index;
+    if !wait_for_catch_up {
+        let caught_up = caught_up(shared, &shared.metrics(), node_id);
+        return Ok(MembershipChange {
+            revision: added_at,
+            caught_up,
+        });
+    }
     wait_caught_up(
         shared,
         node_id,
@@ -187,7 +223,10 @@ pub(crate) async fn add_learner(
         learner = node_id,
         "learner caught up"
     );
-    Ok(())
+    Ok(MembershipChange {
+        revision: added_at,
+        caught_up: true,
+    })
 }
 
 /// Waits, bounded, until `node_id` has matched at least `index` on this leader and is within
@@ -218,8 +257,11 @@ async fn wait_caught_up(
     ensure_leading(shared).map(|_| ())
 }
 
-/// Promotes a caught-up learner to voter.
-pub(crate) async fn promote_learner(shared: &Shared, node_id: NodeId) -> Result<(), NodeError> {
+/// Promotes a caught-up learner to voter (joint consensus).
+pub(crate) async fn promote_learner(
+    shared: &Shared,
+    node_id: NodeId,
+) -> Result<MembershipChange, NodeError> {
     let metrics = ensure_leading(shared)?;
     let membership = metrics.membership_config.membership();
     if !membership.learner_ids().any(|learner| learner == node_id) {
@@ -240,43 +282,56 @@ pub(crate) async fn promote_learner(shared: &Shared, node_id: NodeId) -> Result<
     .await
 }
 
-/// Removes a voter from the cluster (it does not stay as a learner).
-pub(crate) async fn remove_voter(shared: &Shared, node_id: NodeId) -> Result<(), NodeError> {
+/// Removes a voter or a learner from the cluster altogether; its id is retired for good.
+pub(crate) async fn remove_node(
+    shared: &Shared,
+    node_id: NodeId,
+) -> Result<MembershipChange, NodeError> {
     let metrics = ensure_leading(shared)?;
-    if !metrics
-        .membership_config
-        .membership()
-        .voter_ids()
-        .any(|voter| voter == node_id)
-    {
-        return Err(NodeError::NotVoter { node_id });
+    let membership = metrics.membership_config.membership();
+    let voter = membership.voter_ids().any(|voter| voter == node_id);
+    let learner = membership.learner_ids().any(|learner| learner == node_id);
+    if !voter && !learner {
+        return Err(NodeError::UnknownNode { node_id });
+    }
+    if voter && membership.voter_ids().count() == 1 {
+        return Err(NodeError::NodeIdUnusable {
+            node_id,
+            why: "it is the last voter",
+        });
     }
     tracing::info!(
         node_id = shared.node_id,
         term = metrics.current_term,
-        voter = node_id,
-        "removing a voter"
+        removed = node_id,
+        voter,
+        "removing a node"
     );
-    change_membership(
-        shared,
-        ChangeMembers::RemoveVoters(BTreeSet::from([node_id])),
-        "remove voter",
-    )
-    .await
+    let ids = BTreeSet::from([node_id]);
+    // A removed voter does not stay as a learner (openraft drops its node entry too).
+    let change = if voter {
+        ChangeMembers::RemoveVoters(ids)
+    } else {
+        ChangeMembers::RemoveNodes(ids)
+    };
+    change_membership(shared, change, "remove node").await
 }
 
 async fn change_membership(
     shared: &Shared,
     change: ChangeMembers<NodeId, ClusterNode>,
     operation: &'static str,
-) -> Result<(), NodeError> {
+) -> Result<MembershipChange, NodeError> {
     let bound = shared.settings.write_timeout();
-    tokio::time::timeout(bound, shared.raft.change_membership(change, false))
+    let changed = tokio::time::timeout(bound, shared.raft.change_membership(change, false))
         .await
         .map_err(|_elapsed| NodeError::Timeout {
             operation,
             waited_ms: duration_ms(bound),
         })?
         .map_err(from_client_write_error)?;
-    Ok(())
+    Ok(MembershipChange {
+        revision: changed.log_id.index,
+        caught_up: true,
+    })
 }

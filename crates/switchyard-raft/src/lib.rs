@@ -43,6 +43,7 @@ pub mod limits;
 mod network;
 mod node;
 mod read;
+pub mod recovery;
 mod server;
 mod stall;
 mod status;
@@ -52,6 +53,7 @@ pub use config::{Bootstrap, ConfigError, InitialMember, NodeConfig, RaftSettings
 pub use error::{
     ChangeMembershipError, Fatal, LeaderInfo, NodeError, NotServingReason, StartError,
 };
+pub use leadership::MembershipChange;
 pub use node::{Node, NodeHandle, Raft, RaftMetrics, WriteAnswer};
 /// The trait of openraft's instants in metrics (for `elapsed`).
 pub use openraft::Instant as RaftInstant;

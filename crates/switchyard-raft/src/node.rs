@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::config::{Bootstrap, NodeConfig, RaftSettings};
 use crate::error::{LeaderInfo, NodeError, NotServingReason, StartError};
+use crate::leadership::MembershipChange;
 use crate::limits::{
     RAFT_MESSAGE_BYTES_MAX, RAFT_STREAMS_PER_CONNECTION_MAX, SNAPSHOT_RECEIVES_CONCURRENT_MAX,
 };
@@ -85,7 +86,7 @@ impl Shared {
     pub(crate) fn not_serving_reason(&self) -> Option<NotServingReason> {
         if self.shutting_down.load(Ordering::SeqCst) {
             Some(NotServingReason::ShuttingDown)
-        } else if self.fenced.load(Ordering::SeqCst) {
+        } else if self.fenced.load(Ordering::SeqCst) || self.peers.is_fenced() {
             Some(NotServingReason::StaleClusterEpoch)
         } else if !self.store.health().is_healthy() {
             Some(NotServingReason::DiskStalled)
@@ -147,6 +148,13 @@ impl Node {
         let openraft_config = Arc::new(config.raft.openraft_config()?);
         let store = Store::open(&config.store)?;
         let fresh = store_is_fresh(&store).await?;
+        // A disaster cutover records the new epoch in the store: it wins over an older config.
+        let cluster_epoch = config.cluster_epoch.max(
+            store
+                .log
+                .cluster_epoch()
+                .map_err(|error| StartError::Store(error.into()))?,
+        );
 
         let listener = tokio::net::TcpListener::bind(config.raft_listen_address)
             .await
@@ -164,10 +172,10 @@ impl Node {
             config.raft_advertise_address.clone()
         };
 
-        let peers = Peers::new(&config.raft);
+        let peers = Peers::new(&config.raft, config.peer_dial_overrides.clone());
         let network = NetworkFactory {
             local_id: config.node_id,
-            cluster_epoch: config.cluster_epoch,
+            cluster_epoch,
             peers: peers.clone(),
         };
         let raft = Raft::new(
@@ -181,7 +189,7 @@ impl Node {
         let shared = Arc::new(Shared {
             node_id: config.node_id,
             site: config.site,
-            cluster_epoch: config.cluster_epoch,
+            cluster_epoch,
             settings: config.raft.clone(),
             raft,
             store,
@@ -491,19 +499,33 @@ impl NodeHandle {
         crate::leadership::transfer_leadership(&self.shared, target).await
     }
 
-    /// Adds `node_id` as a learner and waits, bounded, until it has caught up with the leader.
-    pub async fn add_learner(&self, node_id: NodeId, node: ClusterNode) -> Result<(), NodeError> {
-        crate::leadership::add_learner(&self.shared, node_id, node).await
+    /// Adds `node_id` (a never used id) as a learner and waits, bounded, until it has caught up
+    /// with the leader.
+    pub async fn add_learner(
+        &self,
+        node_id: NodeId,
+        node: ClusterNode,
+    ) -> Result<MembershipChange, NodeError> {
+        crate::leadership::add_learner(&self.shared, node_id, node, true).await
+    }
+
+    /// Adds `node_id` (a never used id) as a learner without waiting for it to catch up.
+    pub async fn start_learner(
+        &self,
+        node_id: NodeId,
+        node: ClusterNode,
+    ) -> Result<MembershipChange, NodeError> {
+        crate::leadership::add_learner(&self.shared, node_id, node, false).await
     }
 
     /// Promotes a caught-up learner to voter.
-    pub async fn promote_learner(&self, node_id: NodeId) -> Result<(), NodeError> {
+    pub async fn promote_learner(&self, node_id: NodeId) -> Result<MembershipChange, NodeError> {
         crate::leadership::promote_learner(&self.shared, node_id).await
     }
 
-    /// Removes a voter from the cluster altogether.
-    pub async fn remove_voter(&self, node_id: NodeId) -> Result<(), NodeError> {
-        crate::leadership::remove_voter(&self.shared, node_id).await
+    /// Removes a voter or learner from the cluster altogether; its id is never used again.
+    pub async fn remove_node(&self, node_id: NodeId) -> Result<MembershipChange, NodeError> {
+        crate::leadership::remove_node(&self.shared, node_id).await
     }
 
     /// Stops the node gracefully: refuses new work, stops the stall watcher, stops Raft, and

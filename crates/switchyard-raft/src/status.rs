@@ -51,6 +51,7 @@ pub(crate) fn to_status(error: &NodeError) -> Status {
         NodeError::UnknownNode { .. }
         | NodeError::NotVoter { .. }
         | NodeError::NotLearner { .. }
+        | NodeError::NodeIdUnusable { .. }
         | NodeError::NotCaughtUp { .. }
         | NodeError::Membership(_) => Status::failed_precondition(format!("{MEMBERSHIP}: {error}")),
         NodeError::Peer { code, message, .. } => Status::new(*code, message.clone()),

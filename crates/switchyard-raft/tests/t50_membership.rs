@@ -72,7 +72,7 @@ async fn learner_added_promoted_and_a_voter_removed() {
 
     cluster
         .node(leader)
-        .remove_voter(follower)
+        .remove_node(follower)
         .await
         .expect("the voter is removed");
     cluster.stop(follower).await;

@@ -8,12 +8,14 @@
 //!   validated with errors that name the key;
 //! - `serve.rs`: start-up (node, then public API), the shutdown signal, the graceful stop;
 //! - `dev.rs`: the development cluster — five nodes on loopback, sample data, tokens;
+//! - `recovery.rs`: offline restore from a backup and the forced disaster cutover;
 //! - `logging.rs`: the tracing subscriber (text or JSON), installed only by the binary;
 //! - `main.rs`: the `switchyard` command line, thin.
 
 pub mod config;
 pub mod dev;
 pub mod logging;
+pub mod recovery;
 pub mod serve;
 
 pub use config::{ConfigError, ServerConfig};

@@ -59,11 +59,109 @@ enum Action {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Offline, node stopped: seed this node's empty data directory from a backup (`swctl
+    /// snapshot save`), as a member of the new cluster listed in its config's
+    /// [[cluster.members]]. Run it on every node of the new cluster, then start them.
+    Restore {
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup file.
+        #[arg(long)]
+        backup: PathBuf,
+    },
+    /// Offline, node stopped: print where this node's log stands (JSON), to choose the base of a
+    /// disaster cutover: the survivor with the highest last log (term, then index).
+    DrInspect {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Offline, node stopped, two-site mode with the majority site lost for good: make this
+    /// survivor part of a new cluster of the surviving site's voters under a higher cluster
+    /// epoch. Run on every survivor with the same --site and --new-epoch; add --base on the one
+    /// dr-inspect showed furthest ahead. Entries committed only by the lost site may be lost.
+    DrPromote {
+        #[arg(long)]
+        config: PathBuf,
+        /// The surviving site.
+        #[arg(long)]
+        site: String,
+        /// The new cluster epoch: above every node's current one.
+        #[arg(long)]
+        new_epoch: u64,
+        /// This survivor holds the most advanced log: it carries the new membership.
+        #[arg(long)]
+        base: bool,
+        /// Required: the operator accepts that entries committed only on the lost nodes are lost.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs an offline recovery command: prints its JSON report, exit 0; 2 for a bad config or
+/// arguments; 1 when refused or failed.
+fn offline<T: serde::Serialize, E: std::fmt::Display>(
+    config: &std::path::Path,
+    run: impl AsyncFnOnce(ServerConfig) -> Result<T, E>,
+) -> ExitCode {
+    let config = match ServerConfig::load(config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::install(&config.log.format, &config.log.level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(report) => {
+            use std::io::Write as _;
+            let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let arguments = Arguments::parse();
     match arguments.command {
+        Action::Restore { config, backup } => offline(&config, async |config| {
+            switchyard_server::recovery::restore(&config, &backup).await
+        }),
+        Action::DrInspect { config } => offline(&config, async |config| {
+            switchyard_server::recovery::inspect(&config).await
+        }),
+        Action::DrPromote {
+            config,
+            site,
+            new_epoch,
+            base,
+            force,
+        } => {
+            if !force {
+                eprintln!(
+                    "error: dr-promote may lose entries committed only on the lost site; \
+                     add --force to accept that"
+                );
+                return ExitCode::from(2);
+            }
+            offline(&config, async |config| {
+                switchyard_server::recovery::promote(&config, &site, new_epoch, base).await
+            })
+        }
         Action::CheckConfig { config } => match ServerConfig::load(&config) {
             Ok(_) => {
                 eprintln!("{}: valid", config.display());

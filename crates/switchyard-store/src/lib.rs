@@ -31,7 +31,9 @@ pub use disk::{DiskHealth, Durability, Health, StoreConfig};
 pub use error::StoreError;
 pub use log_store::{LogStore, READ_ENTRIES_MAX, SYNC_QUEUE_MAX};
 pub use snapshot::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, SnapshotFile, SnapshotSink};
-pub use state_machine::{EVENT_REVISIONS_RETAINED, SledView, StateMachine};
+pub use state_machine::{
+    EVENT_REVISIONS_RETAINED, SledView, StateMachine, rewrite_snapshot_membership,
+};
 pub use types::{ClusterNode, Site, StoreRequest, StoreResponse, TypeConfig, alias};
 
 /// One node's store: the log, the state machine, the look-up audit, and the disks' health.

@@ -29,6 +29,8 @@ use crate::types::alias::{Entry, IoFlushed, LogId, LogState, Vote};
 const VOTE: &[u8] = b"vote";
 const COMMITTED: &[u8] = b"committed";
 const LAST_PURGED: &[u8] = b"last_purged";
+/// The cluster epoch this node belongs to, raised by a disaster cutover (see the raft crate).
+const CLUSTER_EPOCH: &[u8] = b"cluster_epoch";
 
 /// Most entries one read returns; openraft asks again for the rest.
 pub const READ_ENTRIES_MAX: usize = 4096;
@@ -145,6 +147,42 @@ impl LogStore {
         receiver
             .await
             .map_err(|_| io::Error::other("the log syncer stopped"))?
+    }
+
+    /// The cluster epoch recorded in this store (0 when none was).
+    pub fn cluster_epoch(&self) -> io::Result<u64> {
+        Ok(self.read_meta::<u64>(CLUSTER_EPOCH)?.unwrap_or(0))
+    }
+
+    /// Records the cluster epoch durably. Only ever raised: a lower epoch is refused.
+    pub async fn raise_cluster_epoch(&self, epoch: u64) -> io::Result<()> {
+        let current = self.cluster_epoch()?;
+        if epoch < current {
+            return Err(io::Error::other(format!(
+                "the store is in cluster epoch {current}; it cannot go back to {epoch}"
+            )));
+        }
+        self.write_meta(CLUSTER_EPOCH, &epoch)?;
+        self.flush_barrier().await
+    }
+
+    /// Appends `entry` after the last one and waits until it is durable: for offline recovery
+    /// tools only, never while a Raft core uses this store.
+    pub async fn append_offline(&self, entry: &Entry) -> io::Result<()> {
+        let index = entry.index();
+        let expected = match self.last_index()? {
+            Some(last) => last + 1,
+            None => self.last_purged()?.map_or(0, |log_id| log_id.index() + 1),
+        };
+        if index != expected {
+            return Err(io::Error::other(format!(
+                "offline append of entry {index} where {expected} is next"
+            )));
+        }
+        self.log
+            .insert(index_key(index), encode(entry)?)
+            .map_err(sled_error)?;
+        self.flush_barrier().await
     }
 
     /// Index of the last entry in the log, if any (for tests and status).

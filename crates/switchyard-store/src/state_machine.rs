@@ -15,6 +15,7 @@
 //! from its last applied entry and re-applies the durable log.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -69,6 +70,8 @@ const META_MEMBERSHIP: &[u8] = b"membership";
 const META_POLICY: &[u8] = b"policy";
 const META_COUNTERS: &[u8] = b"counters";
 const META_CLOCK: &[u8] = b"clock";
+/// Node ids that were members once and are no longer: never to be used again.
+const META_RETIRED_NODES: &[u8] = b"retired_nodes";
 
 const STORE_GENERATION: &[u8] = b"generation";
 const STORE_SNAPSHOT: &[u8] = b"snapshot";
@@ -153,6 +156,79 @@ impl StateTrees {
             .get(META, META_MEMBERSHIP, "membership")?
             .unwrap_or_default())
     }
+
+    fn retired_nodes(&self) -> io::Result<BTreeSet<u64>> {
+        Ok(self
+            .get(META, META_RETIRED_NODES, "retired node ids")?
+            .unwrap_or_default())
+    }
+}
+
+/// Copies the snapshot file `source` to `destination` with its membership replaced by
+/// `membership` (at the snapshot's own last log id), and with the new members' ids no longer
+/// retired: the seed of a restored or cut-over cluster. Verifies `source` on the way (a damaged
+/// file fails before anything is used). Returns the metadata to install the copy with.
+pub fn rewrite_snapshot_membership(
+    source: &std::path::Path,
+    destination: &std::path::Path,
+    membership: openraft::Membership<u64, crate::types::ClusterNode>,
+) -> io::Result<(SnapshotMeta, SnapshotFile)> {
+    let mut reader = SnapshotReader::open(source)?;
+    let mut writer = SnapshotWriter::create(destination)?;
+    let meta_tree = u8::try_from(META).expect("few trees");
+    let mut last_applied: Option<LogId> = None;
+    let mut replaced = false;
+    let members: BTreeSet<u64> = membership.nodes().map(|(id, _node)| *id).collect();
+    let mut stored = None;
+    while let Some(record) = reader.next_record()? {
+        if record.tree != meta_tree {
+            writer.record(record.tree, &record.key, &record.value)?;
+            continue;
+        }
+        match record.key.as_slice() {
+            META_LAST_APPLIED => {
+                last_applied = decode::<Option<LogId>>(&record.value, "last applied")?;
+                writer.record(record.tree, &record.key, &record.value)?;
+            }
+            META_MEMBERSHIP => {
+                let new = StoredMembership::new(last_applied, membership.clone());
+                writer.record(record.tree, &record.key, &encode(&new)?)?;
+                stored = Some(new);
+                replaced = true;
+            }
+            META_RETIRED_NODES => {
+                let mut retired: BTreeSet<u64> = decode(&record.value, "retired node ids")?;
+                retired.retain(|id| !members.contains(id));
+                writer.record(record.tree, &record.key, &encode(&retired)?)?;
+            }
+            _ => writer.record(record.tree, &record.key, &record.value)?,
+        }
+    }
+    let (Some(stored), true) = (stored, replaced) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the snapshot holds no membership: it is not a state machine snapshot",
+        ));
+    };
+    if last_applied.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the snapshot holds no applied entry",
+        ));
+    }
+    let file = writer.finish()?;
+    Ok((
+        SnapshotMeta {
+            last_log_id: last_applied,
+            last_membership: stored,
+        },
+        file,
+    ))
+}
+
+/// Every node id a membership names, voters and learners.
+fn member_ids(membership: &StoredMembership) -> BTreeSet<u64> {
+    membership.nodes().map(|(id, _node)| *id).collect()
 }
 
 /// Reads the domain state from a generation's trees, for `decide` and for queries. A record that
@@ -399,6 +475,29 @@ impl StateMachine {
         self.current().last_applied()
     }
 
+    /// The current snapshot (the last built or installed), if its file is still there.
+    pub fn current_snapshot(&self) -> io::Result<Option<(SnapshotMeta, SnapshotFile)>> {
+        let Some(record) = self.current_snapshot_record()? else {
+            return Ok(None);
+        };
+        let path = self.snapshot_directory.join(&record.file_name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some((
+            record.meta,
+            SnapshotFile {
+                path,
+                bytes: record.bytes,
+            },
+        )))
+    }
+
+    /// Node ids that have left the membership: none of them may join again.
+    pub fn retired_node_ids(&self) -> io::Result<BTreeSet<u64>> {
+        self.current().retired_nodes()
+    }
+
     /// Events from `revision` on (inclusive), at most `limit`.
     pub fn events_from(&self, revision: u64, limit: usize) -> io::Result<Vec<StoredEvent>> {
         let trees = self.current();
@@ -577,10 +676,14 @@ impl StateMachine {
         trees: &StateTrees,
         writes: &[EncodedWrite],
         log_id: &LogId,
-        membership: Option<&StoredMembership>,
+        membership: Option<(&StoredMembership, &BTreeSet<u64>)>,
     ) -> io::Result<()> {
         let last_applied = encode(&Some(*log_id))?;
-        let membership = membership.map(encode).transpose()?;
+        let membership = membership
+            .map(|(membership, retired)| {
+                Ok::<_, io::Error>((encode(membership)?, encode(retired)?))
+            })
+            .transpose()?;
         let all: Vec<&sled::Tree> = trees.trees.iter().collect();
         all.as_slice()
             .transaction(|views| {
@@ -595,8 +698,9 @@ impl StateMachine {
                     }
                 }
                 views[META].insert(META_LAST_APPLIED, last_applied.as_slice())?;
-                if let Some(membership) = &membership {
+                if let Some((membership, retired)) = &membership {
                     views[META].insert(META_MEMBERSHIP, membership.as_slice())?;
+                    views[META].insert(META_RETIRED_NODES, retired.as_slice())?;
                 }
                 Ok(())
             })
@@ -728,10 +832,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     response.replayed = decision.replayed;
                 }
                 EntryPayload::Membership(new_membership) => {
-                    membership = Some(StoredMembership::new(Some(log_id), new_membership));
+                    let new_membership = StoredMembership::new(Some(log_id), new_membership);
+                    // A node that leaves the membership retires its id for good: a wiped node
+                    // must come back under a new id, never as its old self with an empty log.
+                    let mut retired = trees.retired_nodes()?;
+                    let current = member_ids(&new_membership);
+                    retired.extend(
+                        member_ids(&trees.membership()?)
+                            .into_iter()
+                            .filter(|id| !current.contains(id)),
+                    );
+                    membership = Some((new_membership, retired));
                 }
             }
-            Self::commit(&trees, &writes, &log_id, membership.as_ref())?;
+            Self::commit(
+                &trees,
+                &writes,
+                &log_id,
+                membership
+                    .as_ref()
+                    .map(|(membership, retired)| (membership, retired)),
+            )?;
             Self::prune_events(&trees, self.retention, revision)?;
             if let Some(responder) = responder {
                 responder.send(response);
@@ -826,20 +947,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<openraft::alias::SnapshotOf<TypeConfig, SnapshotFile>>, io::Error> {
-        let Some(record) = self.current_snapshot_record()? else {
-            return Ok(None);
-        };
-        let path = self.snapshot_directory.join(&record.file_name);
-        if !path.exists() {
-            return Ok(None);
-        }
-        Ok(Some(openraft::storage::Snapshot {
-            meta: record.meta,
-            snapshot: SnapshotFile {
-                path,
-                bytes: record.bytes,
-            },
-        }))
+        Ok(self
+            .current_snapshot()?
+            .map(|(meta, snapshot)| openraft::storage::Snapshot { meta, snapshot }))
     }
 }
 

@@ -8,12 +8,14 @@
 //! - `directory`: `participants`, `notices`, `contacts update`;
 //! - `watch`: the event stream, resumed across failures;
 //! - `status` (operators): every endpoint asked at once, the answers merged into one view;
-//! - `failover` (operators): planned leadership transfer, confirmed at the new leader.
+//! - `failover` (operators): planned leadership transfer, confirmed at the new leader;
+//! - `operations` (operators): `member`, `snapshot save`, `notice publish`, `contacts export`.
 
 mod applications;
 mod directory;
 pub(crate) mod failover;
 mod lookup;
+mod operations;
 pub(crate) mod status;
 mod stop_on_behalf;
 mod tso;
@@ -96,6 +98,12 @@ pub(crate) async fn execute(command: Command, context: &mut Context<'_>) -> Resu
         Command::Contacts(ContactsCommand::Update(args)) => {
             directory::update_contacts(context, args).await
         }
+        Command::Contacts(ContactsCommand::Export(args)) => {
+            operations::export_contacts(context, args).await
+        }
+        Command::Member(command) => operations::member(context, command).await,
+        Command::Snapshot(command) => operations::snapshot(context, command).await,
+        Command::Notice(command) => operations::notice(context, command).await,
         Command::Watch(args) => watch::run(context, args).await,
         Command::Status(args) => status::run(context, args).await,
         Command::Failover(args) => failover::run(context, args).await,

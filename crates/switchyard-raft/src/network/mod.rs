@@ -9,14 +9,20 @@
 //! ([`crate::status::classify`]): cannot connect or will not serve → `Unreachable` (openraft
 //! backs off), deadline → `Timeout`, other transport failures → `Network`.
 //!
+//! Every connection to a peer — replication, votes, snapshots, leadership transfer, forwarded
+//! writes, read indexes — is made by [`Peers::client`], the one place where a configured dial
+//! override (`NodeConfig::peer_dial_overrides`: a test's fault-injecting proxy, a sidecar)
+//! replaces the peer's advertised address with the address actually dialled.
+//!
 //! `append.rs` cuts large AppendEntries batches to the contract's size; `snapshot.rs` streams
 //! snapshot files in chunks.
 
 mod append;
 mod snapshot;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +53,11 @@ pub(crate) type RpcError = RPCError<TypeConfig>;
 pub(crate) struct Peers {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     settings: Arc<ChannelSettings>,
+    /// Advertised address → address dialled instead (see the module documentation).
+    dial_overrides: Arc<BTreeMap<String, String>>,
+    /// Set when a peer refused a call because it belongs to a newer cluster epoch: this node was
+    /// left behind by a disaster cutover and must stop serving.
+    fenced: Arc<AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -58,9 +69,11 @@ struct ChannelSettings {
 }
 
 impl Peers {
-    pub(crate) fn new(settings: &RaftSettings) -> Peers {
+    pub(crate) fn new(settings: &RaftSettings, dial_overrides: BTreeMap<String, String>) -> Peers {
         Peers {
             channels: Arc::new(Mutex::new(HashMap::new())),
+            dial_overrides: Arc::new(dial_overrides),
+            fenced: Arc::new(AtomicBool::new(false)),
             settings: Arc::new(ChannelSettings {
                 connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
                 tcp_keepalive: Duration::from_millis(settings.tcp_keepalive_ms),
@@ -72,14 +85,16 @@ impl Peers {
         }
     }
 
-    /// A client for the peer at `address` (`host:port`), with the message limits set.
+    /// A client for the peer advertised at `address` (`host:port`), with the message limits
+    /// set. The connection goes to the dial override of `address` when one is configured.
     pub(crate) fn client(&self, address: &str) -> Result<RaftServiceClient<Channel>, String> {
         let channel = {
             let mut channels = self.channels.lock().expect("peer channels lock");
             match channels.get(address) {
                 Some(channel) => channel.clone(),
                 None => {
-                    let channel = self.endpoint(address)?.connect_lazy();
+                    let dialled = self.dial_address(address);
+                    let channel = self.endpoint(dialled)?.connect_lazy();
                     if channels.len() >= PEER_CHANNELS_MAX {
                         // Peers come and go with membership changes; forget the old ones.
                         channels.clear();
@@ -92,6 +107,18 @@ impl Peers {
         Ok(RaftServiceClient::new(channel)
             .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(RAFT_MESSAGE_BYTES_MAX))
+    }
+
+    /// Whether a peer of a newer cluster epoch refused this node.
+    pub(crate) fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::SeqCst)
+    }
+
+    /// The address dialled to reach the peer advertised at `address`.
+    fn dial_address<'address>(&'address self, address: &'address str) -> &'address str {
+        self.dial_overrides
+            .get(address)
+            .map_or(address, String::as_str)
     }
 
     fn endpoint(&self, address: &str) -> Result<Endpoint, String> {
@@ -126,6 +153,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             target,
             address: node.raft_address.clone(),
             client: self.peers.client(&node.raft_address),
+            fenced: Arc::clone(&self.peers.fenced),
         }
     }
 }
@@ -139,6 +167,24 @@ pub(crate) struct PeerClient {
     address: String,
     /// `Err` when the target's address cannot even be parsed: every call is then unreachable.
     client: Result<RaftServiceClient<Channel>, String>,
+    /// The node's fence (see [`Peers`]).
+    fenced: Arc<AtomicBool>,
+}
+
+/// The epoch a peer refusing with `stale_cluster_epoch` is in ("this node is in cluster epoch
+/// N, the request in M"), if `status` is such a refusal.
+fn peer_epoch(status: &tonic::Status) -> Option<u64> {
+    let message = status.message();
+    if status.code() != tonic::Code::FailedPrecondition
+        || !message.starts_with(reason::STALE_CLUSTER_EPOCH)
+    {
+        return None;
+    }
+    let rest = message.split("cluster epoch ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The term and the node id of a vote.
@@ -153,8 +199,25 @@ impl PeerClient {
             .map_err(|error| RPCError::Unreachable(Unreachable::from_string(error)))
     }
 
+    /// Notes a refusal by a peer of a newer cluster epoch: this node is fenced from then on.
+    fn note_epoch(&self, status: &tonic::Status) {
+        if let Some(theirs) = peer_epoch(status)
+            && theirs > self.cluster_epoch
+            && !self.fenced.swap(true, Ordering::SeqCst)
+        {
+            tracing::error!(
+                node_id = self.local_id,
+                ours = self.cluster_epoch,
+                theirs,
+                peer = self.target,
+                "a peer of a newer cluster epoch refused this node: it stops serving"
+            );
+        }
+    }
+
     /// The openraft error for a failed call.
     fn failure(&self, action: RPCTypes, deadline: Duration, status: &tonic::Status) -> RpcError {
+        self.note_epoch(status);
         match classify(status) {
             Failure::Timeout => self.timeout(action, deadline),
             Failure::Unreachable => RPCError::Unreachable(Unreachable::from_string(format!(
@@ -364,6 +427,7 @@ pub(crate) fn transfer_leader_message(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::time::Duration;
 
     use openraft::Vote;
@@ -376,10 +440,17 @@ mod tests {
     use crate::{ClusterNode, Site};
 
     async fn client_to(address: String) -> super::PeerClient {
+        client_through(address, BTreeMap::new()).await
+    }
+
+    async fn client_through(
+        address: String,
+        dial_overrides: BTreeMap<String, String>,
+    ) -> super::PeerClient {
         let mut factory = NetworkFactory {
             local_id: 1,
             cluster_epoch: 0,
-            peers: Peers::new(&RaftSettings::for_tests()),
+            peers: Peers::new(&RaftSettings::for_tests(), dial_overrides),
         };
         let node = ClusterNode {
             site: Site::Osaka,
@@ -443,5 +514,35 @@ mod tests {
             matches!(answer, Err(RPCError::Unreachable(_))),
             "{answer:?}"
         );
+    }
+
+    /// A dial override sends the connection to the overriding address, not to the advertised
+    /// one: a peer advertised at an address nobody can resolve is reached through the listener
+    /// named by the override, which sees the connection arrive.
+    #[tokio::test]
+    async fn dial_override_replaces_the_advertised_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dialled = listener.local_addr().unwrap().to_string();
+        let (accepted_sender, accepted) = tokio::sync::oneshot::channel();
+        let holder = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            accepted_sender.send(()).unwrap();
+            // Hold the connection without speaking HTTP/2: the call times out.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(stream);
+        });
+        let advertised = "tokyo-9.switchyard.invalid:7401".to_owned();
+        let overrides = BTreeMap::from([(advertised.clone(), dialled)]);
+        let mut client = client_through(advertised, overrides).await;
+        let request = VoteRequest::new(Vote::new(1, 1), None);
+        let answer = client
+            .vote(request, RPCOption::new(Duration::from_millis(400)))
+            .await;
+        assert!(matches!(answer, Err(RPCError::Timeout(_))), "{answer:?}");
+        tokio::time::timeout(Duration::from_secs(2), accepted)
+            .await
+            .expect("the override's listener saw the connection")
+            .unwrap();
+        holder.abort();
     }
 }

@@ -90,13 +90,31 @@ pub struct Cluster {
     pub settings: RaftSettings,
     pub flush_stall_bound: Duration,
     size: usize,
+    /// Where each node runs: [`site_of`] unless a test lays the nodes out otherwise.
+    layout: fn(NodeId, usize) -> Site,
     root: TempDir,
+}
+
+/// Two-site mode: three nodes in Tokyo (1, 2, 3), the rest in Osaka.
+pub fn two_sites(id: NodeId, _size: usize) -> Site {
+    if id <= 3 { Site::Tokyo } else { Site::Osaka }
 }
 
 impl Cluster {
     /// Starts `size` voters with the test settings and waits for a leader.
     pub async fn start(size: usize) -> Cluster {
         Cluster::start_with(size, RaftSettings::for_tests(), Duration::from_secs(2)).await
+    }
+
+    /// Starts `size` voters laid out by `layout` and waits for a leader.
+    pub async fn start_laid_out(size: usize, layout: fn(NodeId, usize) -> Site) -> Cluster {
+        Cluster::start_inner(
+            size,
+            RaftSettings::for_tests(),
+            Duration::from_secs(2),
+            layout,
+        )
+        .await
     }
 
     /// Starts `size` voters and waits for a leader. Nodes 2..=size start first and wait to be
@@ -106,7 +124,17 @@ impl Cluster {
         settings: RaftSettings,
         flush_stall_bound: Duration,
     ) -> Cluster {
+        Cluster::start_inner(size, settings, flush_stall_bound, site_of).await
+    }
+
+    async fn start_inner(
+        size: usize,
+        settings: RaftSettings,
+        flush_stall_bound: Duration,
+        layout: fn(NodeId, usize) -> Site,
+    ) -> Cluster {
         let mut cluster = Cluster {
+            layout,
             nodes: BTreeMap::new(),
             addresses: BTreeMap::new(),
             settings,
@@ -131,7 +159,7 @@ impl Cluster {
         members.insert(
             1,
             InitialMember {
-                site: site_of(1, size),
+                site: layout(1, size),
                 raft_address: String::new(),
                 api_address: String::new(),
             },
@@ -157,7 +185,7 @@ impl Cluster {
             .get(&id)
             .copied()
             .unwrap_or_else(|| "127.0.0.1:0".parse().expect("an address"));
-        let mut config = NodeConfig::new(id, site_of(id, self.size), listen, store);
+        let mut config = NodeConfig::new(id, (self.layout)(id, self.size), listen, store);
         config.raft = self.settings.clone();
         config.bootstrap = bootstrap;
         config
