@@ -244,6 +244,11 @@ pub struct NetworkSection {
     /// the services).
     #[serde(default)]
     pub api_advertise: String,
+    /// Testing and sidecars: a peer's advertised Raft address (`host:port`) → the `host:port`
+    /// this node dials instead to reach it (a fault-injecting proxy, a local sidecar). Empty in
+    /// a plain deployment.
+    #[serde(default)]
+    pub peer_dial_overrides: BTreeMap<String, String>,
 }
 
 /// `[cluster]`: the cluster's epoch and, on the one node that creates it, its first members.
@@ -355,6 +360,21 @@ impl ServerConfig {
                 return Err(invalid(key, format!("{address:?} is not host:port")));
             }
         }
+        for (advertised, dialled) in &self.network.peer_dial_overrides {
+            let key = format!("network.peer-dial-overrides.{advertised:?}");
+            if !looks_like_host_port(advertised) {
+                return Err(invalid(
+                    key,
+                    format!("the advertised address {advertised:?} is not host:port"),
+                ));
+            }
+            if !looks_like_host_port(dialled) {
+                return Err(invalid(
+                    key,
+                    format!("the dialled address {dialled:?} is not host:port"),
+                ));
+            }
+        }
         if self.log.format != "text" && self.log.format != "json" {
             return Err(invalid("log.format", "must be text or json"));
         }
@@ -441,6 +461,7 @@ impl ServerConfig {
         );
         config.raft_advertise_address = self.network.raft_advertise.clone();
         config.api_address = self.network.api_advertise.clone();
+        config.peer_dial_overrides = self.network.peer_dial_overrides.clone();
         config.cluster_epoch = self.cluster.epoch;
         config.raft = self.raft.clone();
         if self.cluster.initialize {
@@ -513,6 +534,50 @@ raft-listen = "127.0.0.1:7401"
         assert_eq!(config.raft, RaftSettings::default());
         let node = config.node_config().unwrap();
         assert!(matches!(node.bootstrap, Bootstrap::Join));
+    }
+
+    /// Dial overrides parse from an inline table under `[network]`, reach the node
+    /// configuration unchanged, and default to none; an entry that is not host:port on either
+    /// side is refused, naming the entry.
+    #[test]
+    fn peer_dial_overrides_parse_and_validate() {
+        assert!(
+            parse(&minimal())
+                .unwrap()
+                .node_config()
+                .unwrap()
+                .peer_dial_overrides
+                .is_empty()
+        );
+        let with = |overrides: &str| {
+            minimal().replace(
+                "raft-listen = \"127.0.0.1:7401\"",
+                &format!("raft-listen = \"127.0.0.1:7401\"\npeer-dial-overrides = {overrides}"),
+            )
+        };
+        let config = parse(&with(
+            r#"{ "127.0.0.1:7502" = "127.0.0.1:9123", "osaka-1.switchyard.internal:7401" = "127.0.0.1:9124" }"#,
+        ))
+        .unwrap();
+        let node = config.node_config().unwrap();
+        assert_eq!(node.peer_dial_overrides.len(), 2);
+        assert_eq!(node.peer_dial_overrides["127.0.0.1:7502"], "127.0.0.1:9123");
+        assert_eq!(
+            node.peer_dial_overrides["osaka-1.switchyard.internal:7401"],
+            "127.0.0.1:9124"
+        );
+        for bad in [
+            r#"{ "127.0.0.1:7502" = "127.0.0.1" }"#,
+            r#"{ "127.0.0.1" = "127.0.0.1:9123" }"#,
+            r#"{ "127.0.0.1:7502" = "" }"#,
+        ] {
+            let error = parse(&with(bad)).expect_err(bad);
+            assert!(
+                error.to_string().contains("network.peer-dial-overrides"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(parse(&with("\"127.0.0.1:9123\"")).is_err());
     }
 
     /// Every mistake names its key.

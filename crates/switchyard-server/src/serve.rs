@@ -44,6 +44,12 @@ impl Running {
 /// Starts the node described by `config`, and its public API.
 pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
     let node_config = config.node_config()?;
+    if !node_config.peer_dial_overrides.is_empty() {
+        tracing::warn!(
+            overrides = node_config.peer_dial_overrides.len(),
+            "peers are dialled through network.peer-dial-overrides (testing or sidecar setups)"
+        );
+    }
     let api = config
         .api
         .as_ref()

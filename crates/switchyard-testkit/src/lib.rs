@@ -11,11 +11,21 @@
 //! - `histogram.rs`: a log-bucketed latency histogram (percentiles within 1.6 %);
 //! - `memory.rs`: the process's resident memory, from `/proc`;
 //! - `cpu.rs`: CPU time of the process and its threads by name, from `/proc`;
+//! - `proxy.rs`: a fault-injecting TCP proxy per directed link (blackhole one way, sever,
+//!   delay with jitter), because `tc netem` is not available;
+//! - `procs/`: real `switchyard serve` processes (five nodes, or two-site 3 + 2), every
+//!   node-to-node link through its own proxy (the nodes' `peer-dial-overrides`), with kill,
+//!   pause, restart, partitions and bounded waits;
+//! - `chaos/`: the checkers of recorded histories — linearizability per supply point
+//!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
 
+pub mod chaos;
 pub mod cluster;
 pub mod cpu;
 pub mod histogram;
 pub mod load;
 pub mod memory;
+pub mod procs;
+pub mod proxy;
 pub mod workload;
