@@ -1530,15 +1530,18 @@ async fn every_refusal_carries_its_rule_in_metadata() {
                 .expect_err("refused"),
         ),
         (
-            "CreateSnapshot",
+            "ForceDisasterCutover (offline only)",
             services
                 .admin("osaka-1", Some(OPERATOR))
                 .await
-                .create_snapshot(admin::CreateSnapshotRequest {
-                    request_id: "snapshot-1".into(),
+                .force_disaster_cutover(admin::ForceDisasterCutoverRequest {
+                    request_id: "cutover-1".into(),
+                    surviving_site: admin::Site::Osaka as i32,
+                    confirm_possible_data_loss: true,
+                    expected_cluster_epoch: 0,
                 })
                 .await
-                .expect_err("not served by this release"),
+                .expect_err("not served over the API"),
         ),
     ];
     let mut lacking = Vec::new();

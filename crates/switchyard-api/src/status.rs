@@ -108,7 +108,7 @@ pub(crate) fn unimplemented(what: &str) -> Status {
     with_rule(
         Code::Unimplemented,
         "not_implemented",
-        format!("{what} is not served by this release; it arrives with the operator tooling"),
+        format!("{what} is not served by this release"),
     )
 }
 
