@@ -81,6 +81,28 @@ async fn membership(
     }
 }
 
+/// `swctl member add` of node 6 (osaka-3) at `raft_address`.
+async fn add_sixth(endpoints: &str, raft_address: &str) -> (u8, String, String) {
+    swctl(
+        endpoints,
+        &[
+            "member",
+            "add",
+            "--node-id",
+            "6",
+            "--name",
+            "osaka-3",
+            "--site",
+            "osaka",
+            "--raft-address",
+            raft_address,
+            "--public-address",
+            "127.0.0.1:7999",
+        ],
+    )
+    .await
+}
+
 /// A learner joins through `member add` (catch-up shown), is promoted to voter, then removed;
 /// its id — and a member's id — are refused for good afterwards, with exit 3 and the reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,24 +120,7 @@ async fn a_node_joins_is_promoted_and_leaves_and_its_id_is_never_reused() {
     let raft_address = sixth.advertised_address().to_owned();
     let all = endpoints(&services);
 
-    let (code, out, err) = swctl(
-        &all,
-        &[
-            "member",
-            "add",
-            "--node-id",
-            "6",
-            "--name",
-            "osaka-3",
-            "--site",
-            "osaka",
-            "--raft-address",
-            &raft_address,
-            "--public-address",
-            "127.0.0.1:7999",
-        ],
-    )
-    .await;
+    let (code, out, err) = add_sixth(&all, &raft_address).await;
     assert_eq!(code, 0, "member add fails: {err}");
     assert!(out.contains("caught-up learner"), "{out}");
     assert!(
@@ -140,24 +145,7 @@ async fn a_node_joins_is_promoted_and_leaves_and_its_id_is_never_reused() {
     assert_eq!(code, 0, "member promote fails: {err}");
     assert_eq!(parse(&out)["voter"], true, "{out}");
     membership(&services, |voters, _| voters.contains(&6)).await;
-    let (code, _, err) = swctl(
-        &all,
-        &[
-            "member",
-            "add",
-            "--node-id",
-            "6",
-            "--name",
-            "osaka-3",
-            "--site",
-            "osaka",
-            "--raft-address",
-            &raft_address,
-            "--public-address",
-            "127.0.0.1:7999",
-        ],
-    )
-    .await;
+    let (code, _, err) = add_sixth(&all, &raft_address).await;
     assert_eq!(code, 3, "adding a member's id again is not refused: {err}");
     assert!(err.contains("already a member"), "{err}");
 
@@ -168,24 +156,7 @@ async fn a_node_joins_is_promoted_and_leaves_and_its_id_is_never_reused() {
         voters.len() == 5 && !voters.contains(&6) && learners.is_empty()
     })
     .await;
-    let (code, _, err) = swctl(
-        &all,
-        &[
-            "member",
-            "add",
-            "--node-id",
-            "6",
-            "--name",
-            "osaka-3",
-            "--site",
-            "osaka",
-            "--raft-address",
-            &raft_address,
-            "--public-address",
-            "127.0.0.1:7999",
-        ],
-    )
-    .await;
+    let (code, _, err) = add_sixth(&all, &raft_address).await;
     assert_eq!(code, 3, "a removed id is accepted again: {err}");
     assert!(err.contains("never reused"), "{err}");
     // Promoting a node that is not a learner is refused too.

@@ -69,8 +69,6 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) peers: Peers,
     pub(crate) clock: Clock,
-    /// Set when a peer of a newer cluster epoch contacted this node.
-    pub(crate) fenced: AtomicBool,
     pub(crate) shutting_down: AtomicBool,
     /// Permits for concurrent snapshot receptions.
     pub(crate) snapshot_receives: Semaphore,
@@ -86,7 +84,7 @@ impl Shared {
     pub(crate) fn not_serving_reason(&self) -> Option<NotServingReason> {
         if self.shutting_down.load(Ordering::SeqCst) {
             Some(NotServingReason::ShuttingDown)
-        } else if self.fenced.load(Ordering::SeqCst) || self.peers.is_fenced() {
+        } else if self.peers.is_fenced() {
             Some(NotServingReason::StaleClusterEpoch)
         } else if !self.store.health().is_healthy() {
             Some(NotServingReason::DiskStalled)
@@ -195,7 +193,6 @@ impl Node {
             store,
             peers,
             clock: Clock::default(),
-            fenced: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             snapshot_receives: Semaphore::new(SNAPSHOT_RECEIVES_CONCURRENT_MAX),
             started: std::time::Instant::now(),

@@ -91,26 +91,26 @@ async fn latest_membership(
     let first = state
         .last_purged_log_id
         .map_or(0, |log_id| log_id.index() + 1);
-    let last = state.last_log_id.map_or(0, |log_id| log_id.index() + 1);
-    let mut found = None;
-    let mut from = first;
-    while from < last {
-        let to = (from + 512).min(last);
-        for entry in log.try_get_log_entries(from..to).await? {
-            if let EntryPayload::Membership(membership) = entry.payload {
-                found = Some(membership);
-            }
+    // From the end backwards, a window at a time: the last membership entry is usually near.
+    let mut to = state.last_log_id.map_or(0, |log_id| log_id.index() + 1);
+    while to > first {
+        let from = to.saturating_sub(512).max(first);
+        let entries = log.try_get_log_entries(from..to).await?;
+        let found = entries
+            .into_iter()
+            .rev()
+            .find_map(|entry| match entry.payload {
+                EntryPayload::Membership(membership) => Some(membership),
+                _ => None,
+            });
+        if let Some(membership) = found {
+            return Ok(membership);
         }
-        from = to;
+        to = from;
     }
-    match found {
-        Some(membership) => Ok(membership),
-        None => {
-            let mut state_machine = store.state_machine.clone();
-            let (_, stored) = state_machine.applied_state().await?;
-            Ok(stored.membership().clone())
-        }
-    }
+    let mut state_machine = store.state_machine.clone();
+    let (_, stored) = state_machine.applied_state().await?;
+    Ok(stored.membership().clone())
 }
 
 /// Where the stopped node's log stands (opens the store read-write: the node must be stopped).

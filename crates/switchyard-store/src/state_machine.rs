@@ -177,7 +177,6 @@ pub fn rewrite_snapshot_membership(
     let mut writer = SnapshotWriter::create(destination)?;
     let meta_tree = u8::try_from(META).expect("few trees");
     let mut last_applied: Option<LogId> = None;
-    let mut replaced = false;
     let members: BTreeSet<u64> = membership.nodes().map(|(id, _node)| *id).collect();
     let mut stored = None;
     while let Some(record) = reader.next_record()? {
@@ -194,7 +193,6 @@ pub fn rewrite_snapshot_membership(
                 let new = StoredMembership::new(last_applied, membership.clone());
                 writer.record(record.tree, &record.key, &encode(&new)?)?;
                 stored = Some(new);
-                replaced = true;
             }
             META_RETIRED_NODES => {
                 let mut retired: BTreeSet<u64> = decode(&record.value, "retired node ids")?;
@@ -204,7 +202,7 @@ pub fn rewrite_snapshot_membership(
             _ => writer.record(record.tree, &record.key, &record.value)?,
         }
     }
-    let (Some(stored), true) = (stored, replaced) else {
+    let Some(stored) = stored else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "the snapshot holds no membership: it is not a state machine snapshot",

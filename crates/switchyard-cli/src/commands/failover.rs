@@ -29,7 +29,7 @@ use crate::error::{CliError, LEADER_ADDRESS_METADATA_KEY};
 use crate::output::{cluster, words};
 
 /// Most `not_leader` refusals followed before giving up (leadership moving under our feet).
-const LEADER_HOPS_MAX: usize = 4;
+pub(crate) const LEADER_HOPS_MAX: usize = 4;
 /// How much longer than `--timeout-ms` the answer and the confirmation may take.
 const CONFIRMATION_GRACE: Duration = Duration::from_secs(2);
 /// The wait between two confirmation polls.

@@ -20,7 +20,7 @@ use switchyard_proto::v1;
 use tonic::Status;
 
 use super::Context;
-use super::failover::redirect;
+use super::failover::{LEADER_HOPS_MAX, redirect};
 use crate::args::{
     ContactsExportArgs, ExportFormat, MemberAddArgs, MemberCommand, MemberIdArgs, NoticeCommand,
     NoticePublishArgs, SeverityArg, SnapshotCommand, SnapshotSaveArgs,
@@ -29,8 +29,6 @@ use crate::connect::Link;
 use crate::error::CliError;
 use crate::output::words;
 
-/// Most `not_leader` refusals followed before giving up.
-const LEADER_HOPS_MAX: usize = 4;
 /// How often `member add` asks the leader how far the learner got.
 const CATCH_UP_POLL_INTERVAL: Duration = Duration::from_millis(250);
 

@@ -55,8 +55,8 @@ pub(crate) struct Peers {
     settings: Arc<ChannelSettings>,
     /// Advertised address → address dialled instead (see the module documentation).
     dial_overrides: Arc<BTreeMap<String, String>>,
-    /// Set when a peer refused a call because it belongs to a newer cluster epoch: this node was
-    /// left behind by a disaster cutover and must stop serving.
+    /// Set when a peer of a newer cluster epoch called this node or refused its call: this node
+    /// was left behind by a disaster cutover and must stop serving. The node's one fence.
     fenced: Arc<AtomicBool>,
 }
 
@@ -112,6 +112,11 @@ impl Peers {
     /// Whether a peer of a newer cluster epoch refused this node.
     pub(crate) fn is_fenced(&self) -> bool {
         self.fenced.load(Ordering::SeqCst)
+    }
+
+    /// Fences this node; returns whether it already was.
+    pub(crate) fn fence(&self) -> bool {
+        self.fenced.swap(true, Ordering::SeqCst)
     }
 
     /// The address dialled to reach the peer advertised at `address`.

@@ -9,7 +9,6 @@
 mod snapshot;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
@@ -52,7 +51,7 @@ impl RaftServer {
         if cluster_epoch > ours {
             // A peer belongs to a newer cluster: this node was left behind by a cutover and must
             // not take part any more.
-            if !self.shared.fenced.swap(true, Ordering::SeqCst) {
+            if !self.shared.peers.fence() {
                 tracing::error!(
                     node_id = self.shared.node_id,
                     ours,
