@@ -316,7 +316,9 @@ async fn status_merges_every_node_and_flags_a_stopped_one() {
 
 /// `failover --to-site osaka` moves leadership to an Osaka node (as `status` and every node's
 /// Raft say) and reports both leaders, the term and the write pause; a write then succeeds.
-/// Back with `--to-site tokyo`, the same; a retry with the same request id finds the work done.
+/// Meanwhile `status` notes that the leader is away from the preferred site (Tokyo) without
+/// calling the cluster degraded. Back with `--to-preferred`, the same; a retry with the same
+/// request id finds the work done.
 /// A retailer may not (exit 4), a node that is not a member cannot lead (exit 3), and a
 /// follower refuses the transfer naming the leader's address, which swctl follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,6 +366,12 @@ async fn failover_to_osaka_and_back_to_tokyo() {
     assert_eq!(code, 0, "{err}\n{status:#}");
     assert_eq!(status["leader_node_id"], osaka_leader);
     assert!(status["term"].as_u64().unwrap() >= term);
+    // Away from the preferred site: a note, not a degradation (exit 0 above).
+    assert_eq!(status["preferred_site"], "tokyo", "{status:#}");
+    assert_eq!(
+        status["leader_away_from_preferred_site"], true,
+        "{status:#}"
+    );
     write_through_swctl(&services, 0, &endpoints).await;
 
     // The same request again (a retry after a timeout): the leader is at Osaka already.
@@ -386,13 +394,13 @@ async fn failover_to_osaka_and_back_to_tokyo() {
     assert_eq!(retry["new_leader"]["node_id"], osaka_leader, "{retry:#}");
     assert_eq!(retry["moved"], false, "{retry:#}");
 
-    // Back to Tokyo, human output.
+    // Back to the preferred site (Tokyo), human output.
     let (code, out, err) = swctl(
         &endpoints,
-        &["--token", OPERATOR, "failover", "--to-site", "tokyo"],
+        &["--token", OPERATOR, "failover", "--to-preferred"],
     )
     .await;
-    eprintln!("swctl failover --to-site tokyo:\n{out}{err}");
+    eprintln!("swctl failover --to-preferred:\n{out}{err}");
     assert_eq!(code, 0, "failover to tokyo: {err}");
     assert!(out.contains("write pause upper bound"), "{out}");
     assert!(
@@ -411,6 +419,10 @@ async fn failover_to_osaka_and_back_to_tokyo() {
     let (code, status, err) = settled_status(&endpoints).await;
     assert_eq!(code, 0, "{err}\n{status:#}");
     assert_eq!(status["leader_node_id"], leader);
+    assert_eq!(
+        status["leader_away_from_preferred_site"], false,
+        "{status:#}"
+    );
     write_through_swctl(&services, 1, &endpoints).await;
 
     // To one node, by id, through a single endpoint that is not the leader's.

@@ -143,7 +143,10 @@ pub(crate) fn cluster_status(node: &NodeHandle) -> admin::GetClusterStatusRespon
         leader_node_id: metrics.current_leader,
         term: metrics.current_term,
         cluster_epoch: node.cluster_epoch(),
-        preferred_site: admin::Site::Unspecified as i32,
+        preferred_site: node
+            .settings()
+            .preferred_leader_site
+            .map_or(admin::Site::Unspecified, site_to_wire) as i32,
         nodes,
     }
 }

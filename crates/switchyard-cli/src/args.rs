@@ -837,7 +837,7 @@ pub struct StatusArgs {
 /// `failover`.
 #[derive(Debug, Args)]
 #[command(
-    group(ArgGroup::new("target").required(true).args(["to_site", "to_node"]))
+    group(ArgGroup::new("target").required(true).args(["to_site", "to_node", "to_preferred"]))
 )]
 pub struct FailoverArgs {
     /// The site to move leadership to (its most caught-up voter).
@@ -850,6 +850,10 @@ pub struct FailoverArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub to_node: Option<u64>,
+    /// Back to the site where operators want the leader (`raft.preferred-leader-site` of the
+    /// nodes, shown by `status`), e.g. after an automatic election moved it away.
+    #[arg(long)]
+    pub to_preferred: bool,
 }
 
 /// The sites, by the names the output uses.

@@ -18,14 +18,21 @@ use crate::{NodeId, limits};
 /// them against each other.
 ///
 /// Why the default timings: a replication round between Tokyo and Osaka is about a 10 ms round
-/// trip plus a remote fsync, a few milliseconds on the servers' SSDs. A 100 ms heartbeat leaves
-/// every heartbeat several rounds of slack, so a slow fsync or a short network hiccup does not
-/// make followers doubt the leader. An election timeout of 500–1000 ms means at least five
-/// heartbeats in a row must be lost before anyone stands, which rules out elections caused by a
-/// single dropped packet or a GC-like pause, while a killed leader is replaced in about 0.5–1 s
-/// (the earliest follower's timeout, then one pre-vote and one vote round of ~10 ms each). The
-/// random spread of 500 ms between the minimum and the maximum is fifty round trips wide, so two
-/// followers rarely stand at the same moment and split the vote.
+/// trip plus a remote fsync, a few milliseconds on the servers' SSDs. A 50 ms heartbeat is five
+/// such rounds, so a slow fsync or a short network hiccup does not make followers doubt the
+/// leader.
+///
+/// How long a follower waits before it stands is *not* the election timeout alone. openraft
+/// grants the leader a lease of `election-timeout-max-ms` from the last message a follower
+/// accepted, refuses every vote inside it, and starts the election timer only when the lease is
+/// over: a follower stands after `election-timeout-max-ms` + a random draw between the minimum
+/// and the maximum of silence. With 250–400 ms that is 650–800 ms, thirteen to sixteen lost
+/// heartbeats in a row — no single dropped packet, GC-like pause or slow disk causes an
+/// election — while a killed leader (or a lost site) is replaced in about 0.7–0.8 s: the
+/// earliest of the surviving voters' draws, then one pre-vote and one vote round of ~10 ms each
+/// (measured by `switchyard-failover`, docs/BENCHMARKS.md). The 150 ms spread between minimum and
+/// maximum is fifteen round trips, so two followers rarely stand at the same moment and split
+/// the vote. The previous defaults (100 ms, 500–1000 ms) waited 1.5–2.0 s before standing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct RaftSettings {
@@ -70,15 +77,49 @@ pub struct RaftSettings {
     pub http2_keepalive_interval_ms: u64,
     /// How long an HTTP/2 ping may stay unanswered before the connection is dropped.
     pub http2_keepalive_timeout_ms: u64,
+    /// The site where operators want the leader (`tokyo`, `osaka`, `witness`), the same on every
+    /// node; absent: no preference. It moves nothing by itself: an automatic election may put
+    /// the leader elsewhere, and it stays there — no flapping back while a site recovers — until
+    /// an operator runs `swctl failover --to-preferred`. `swctl status` shows the preference and
+    /// says when the leader is away from it.
+    #[serde(with = "optional_site", skip_serializing_if = "Option::is_none")]
+    pub preferred_leader_site: Option<Site>,
+}
+
+/// `Option<Site>` as the lowercase site name in config files.
+mod optional_site {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use switchyard_store::Site;
+
+    pub(super) fn serialize<S: Serializer>(
+        site: &Option<Site>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match site {
+            Some(site) => serializer.serialize_str(site.name()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Site>, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Site::parse(&name).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{name:?} is not a site: expected tokyo, osaka or witness"
+            ))
+        })
+    }
 }
 
 impl Default for RaftSettings {
     fn default() -> RaftSettings {
         RaftSettings {
             cluster_name: "switchyard".to_owned(),
-            heartbeat_interval_ms: 100,
-            election_timeout_min_ms: 500,
-            election_timeout_max_ms: 1000,
+            heartbeat_interval_ms: 50,
+            election_timeout_min_ms: 250,
+            election_timeout_max_ms: 400,
             pre_vote: true,
             snapshot_logs_since_last: 50_000,
             purge_lag_entries: 5_000,
@@ -92,6 +133,7 @@ impl Default for RaftSettings {
             tcp_keepalive_ms: 10_000,
             http2_keepalive_interval_ms: 1_000,
             http2_keepalive_timeout_ms: 3_000,
+            preferred_leader_site: None,
         }
     }
 }

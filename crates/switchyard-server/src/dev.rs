@@ -121,8 +121,12 @@ pub struct LoadSummary {
     pub already_loaded: bool,
 }
 
+/// The production timings; operators want the leader in Tokyo, as in the template.
 fn dev_settings() -> RaftSettings {
-    RaftSettings::default()
+    RaftSettings {
+        preferred_leader_site: Some(Site::Tokyo),
+        ..RaftSettings::default()
+    }
 }
 
 /// The party ids that get development tokens: the operator, every TSO, every retailer.

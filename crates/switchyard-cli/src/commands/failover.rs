@@ -59,20 +59,29 @@ pub(crate) struct FailoverReport {
     pub(crate) request_id: String,
 }
 
-/// The wire target of the arguments.
-pub(crate) fn target(args: &FailoverArgs) -> Result<Target, CliError> {
-    match (args.to_node, args.to_site) {
-        (Some(node_id), None) => Ok(Target::NodeId(node_id)),
-        (None, Some(site)) => Ok(Target::Site(site.wire() as i32)),
+/// The wire target of the arguments; `preferred_site` (a wire `Site`) is the cluster's
+/// preference, for `--to-preferred`.
+pub(crate) fn target(args: &FailoverArgs, preferred_site: i32) -> Result<Target, CliError> {
+    match (args.to_node, args.to_site, args.to_preferred) {
+        (Some(node_id), None, false) => Ok(Target::NodeId(node_id)),
+        (None, Some(site), false) => Ok(Target::Site(site.wire() as i32)),
+        (None, None, true) if preferred_site != admin::Site::Unspecified as i32 => {
+            Ok(Target::Site(preferred_site))
+        }
+        (None, None, true) => Err(CliError::Usage(
+            "failover --to-preferred: the cluster has no preferred site (set \
+             raft.preferred-leader-site on every node)"
+                .to_owned(),
+        )),
         _ => Err(CliError::Usage(
-            "failover: give exactly one of --to-site and --to-node".to_owned(),
+            "failover: give exactly one of --to-site, --to-node and --to-preferred".to_owned(),
         )),
     }
 }
 
 /// The request: the target, the request id and how long the leader may take.
 pub(crate) fn request(
-    args: &FailoverArgs,
+    target: Target,
     request_id: &str,
     timeout: Duration,
 ) -> Result<admin::TransferLeadershipRequest, CliError> {
@@ -86,7 +95,7 @@ pub(crate) fn request(
         })?;
     Ok(admin::TransferLeadershipRequest {
         request_id: request_id.to_owned(),
-        target: Some(target(args)?),
+        target: Some(target),
         timeout_ms,
     })
 }
@@ -141,14 +150,11 @@ fn describe_target(target: &Target) -> String {
 
 pub(crate) async fn run(context: &mut Context<'_>, args: FailoverArgs) -> Result<(), CliError> {
     let timeout = context.session.call_timeout();
-    let request = request(&args, &context.request_id, timeout)?;
-    let wanted = request
-        .target
-        .as_ref()
-        .map(describe_target)
-        .unwrap_or_default();
+    // The arguments alone, before asking anyone: a usage error needs no cluster.
+    target(&args, admin::Site::Tokyo as i32)?;
+    request(Target::NodeId(0), &context.request_id, timeout)?;
 
-    // Where is the leader?
+    // Where is the leader (and, for --to-preferred, where do operators want it)?
     let before = context
         .call(|link| async move {
             link.admin()
@@ -156,6 +162,16 @@ pub(crate) async fn run(context: &mut Context<'_>, args: FailoverArgs) -> Result
                 .await
         })
         .await?;
+    let request = request(
+        target(&args, before.preferred_site)?,
+        &context.request_id,
+        timeout,
+    )?;
+    let wanted = request
+        .target
+        .as_ref()
+        .map(describe_target)
+        .unwrap_or_default();
     let mut members = before.nodes.clone();
     let leader_address = before
         .leader_node_id
@@ -288,15 +304,22 @@ mod tests {
     use crate::commands::status::tests::{follower_answer, leader_answer};
 
     fn args(to_site: Option<SiteArg>, to_node: Option<u64>) -> FailoverArgs {
-        FailoverArgs { to_site, to_node }
+        FailoverArgs {
+            to_site,
+            to_node,
+            to_preferred: false,
+        }
     }
 
+    const NO_PREFERENCE: i32 = admin::Site::Unspecified as i32;
+
     /// The request carries the target, the request id and the timeout; more than 60 s, or no
-    /// target or two, is refused locally (exit 2).
+    /// target or two, is refused locally (exit 2); `--to-preferred` goes to the cluster's
+    /// preferred site, and is refused when there is none.
     #[test]
     fn requests() {
         let request = request(
-            &args(Some(SiteArg::Osaka), None),
+            target(&args(Some(SiteArg::Osaka), None), NO_PREFERENCE).unwrap(),
             "move-1",
             Duration::from_millis(5_000),
         )
@@ -307,18 +330,38 @@ mod tests {
             request.target,
             Some(Target::Site(admin::Site::Osaka as i32))
         );
-        let request = super::request(&args(None, Some(3)), "x", Duration::from_secs(60)).unwrap();
+        let node = target(&args(None, Some(3)), NO_PREFERENCE).unwrap();
+        let request = super::request(node, "x", Duration::from_secs(60)).unwrap();
         assert_eq!(request.target, Some(Target::NodeId(3)));
         assert_eq!(request.timeout_ms, 60_000);
 
-        let too_long = super::request(&args(None, Some(3)), "x", Duration::from_millis(60_001));
+        let too_long = super::request(Target::NodeId(3), "x", Duration::from_millis(60_001));
         assert_eq!(too_long.unwrap_err().exit().code(), 2);
-        assert_eq!(target(&args(None, None)).unwrap_err().exit().code(), 2);
         assert_eq!(
-            target(&args(Some(SiteArg::Tokyo), Some(1)))
+            target(&args(None, None), NO_PREFERENCE)
                 .unwrap_err()
                 .exit()
                 .code(),
+            2
+        );
+        assert_eq!(
+            target(&args(Some(SiteArg::Tokyo), Some(1)), NO_PREFERENCE)
+                .unwrap_err()
+                .exit()
+                .code(),
+            2
+        );
+        let preferred = FailoverArgs {
+            to_site: None,
+            to_node: None,
+            to_preferred: true,
+        };
+        assert_eq!(
+            target(&preferred, admin::Site::Tokyo as i32).unwrap(),
+            Target::Site(admin::Site::Tokyo as i32)
+        );
+        assert_eq!(
+            target(&preferred, NO_PREFERENCE).unwrap_err().exit().code(),
             2
         );
     }

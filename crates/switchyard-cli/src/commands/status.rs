@@ -122,6 +122,12 @@ pub(crate) struct ClusterView {
     pub(crate) leader_last_log_index: Option<u64>,
     /// The cluster epoch the leader (or else the highest any answering node) reports.
     pub(crate) cluster_epoch: Option<u64>,
+    /// The site where operators want the leader (a wire `Site`), as the leader (or else any
+    /// answering node) is configured; `None` without a preference.
+    pub(crate) preferred_site: Option<i32>,
+    /// Whether the leader is away from the preferred site: not a problem (the service runs
+    /// normally), a note for the operator, who may move it back.
+    pub(crate) leader_away_from_preferred_site: bool,
     pub(crate) endpoints: Vec<EndpointView>,
     /// Why the cluster is degraded; empty when it is healthy.
     pub(crate) problems: Vec<String>,
@@ -407,6 +413,21 @@ pub(crate) fn merge(answers: &[EndpointAnswer]) -> ClusterView {
                 .max()
         });
 
+    let preferred_site = leader_report
+        .map(|report| report.preferred_site)
+        .or_else(|| {
+            reports
+                .values()
+                .map(|(_, response)| response.preferred_site)
+                .find(|site| *site != admin::Site::Unspecified as i32)
+        })
+        .filter(|site| *site != admin::Site::Unspecified as i32);
+    let leader_away_from_preferred_site = preferred_site.is_some_and(|preferred| {
+        leader_node_id
+            .and_then(|leader| nodes.iter().find(|node| node.node_id == leader))
+            .is_some_and(|leader| leader.site != preferred)
+    });
+
     if reports.is_empty() {
         problems.push("no endpoint answered".to_owned());
     } else if leader_node_id.is_none() {
@@ -444,6 +465,8 @@ pub(crate) fn merge(answers: &[EndpointAnswer]) -> ClusterView {
         term,
         leader_last_log_index,
         cluster_epoch,
+        preferred_site,
+        leader_away_from_preferred_site,
         endpoints,
         problems,
     }

@@ -128,6 +128,19 @@ pub(crate) fn status(view: &ClusterView, watch: Option<(i64, Duration)>) -> Stri
     if let Some(epoch) = view.cluster_epoch {
         pairs.push(("cluster epoch", epoch.to_string()));
     }
+    if let Some(site) = view.preferred_site {
+        pairs.push((
+            "preferred site",
+            if view.leader_away_from_preferred_site {
+                format!(
+                    "{} — the leader is elsewhere; `swctl failover --to-preferred` moves it back",
+                    words::site(site)
+                )
+            } else {
+                words::site(site)
+            },
+        ));
+    }
     pairs.push((
         "status",
         if view.problems.is_empty() {
@@ -189,6 +202,8 @@ pub(crate) fn status_json(view: &ClusterView, observed_at_unix_ms: i64) -> Value
         "term": view.term,
         "leader_last_log_index": view.leader_last_log_index,
         "cluster_epoch": view.cluster_epoch,
+        "preferred_site": view.preferred_site.map(words::site),
+        "leader_away_from_preferred_site": view.leader_away_from_preferred_site,
         "leader_claims": view.leader_claims.iter().map(|(answering, named)| json!({
             "answering_node_id": answering,
             "leader_node_id": named,
