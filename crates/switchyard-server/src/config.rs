@@ -251,7 +251,9 @@ pub struct NetworkSection {
     pub peer_dial_overrides: BTreeMap<String, String>,
 }
 
-/// `[cluster]`: the cluster's epoch and, on the one node that creates it, its first members.
+/// `[cluster]`: the cluster's epoch and its members: the first members on the one node that
+/// creates the cluster, or the members of a cluster restored from a backup (`switchyard
+/// restore`). A joining node needs none.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ClusterSection {
@@ -260,6 +262,8 @@ pub struct ClusterSection {
     /// Create the cluster from `members` if this node's store is fresh. Set it on one node only.
     #[serde(default)]
     pub initialize: bool,
+    /// Read at the first start when `initialize` is set, and by `switchyard restore`; a running
+    /// node takes its membership from its store, never from here.
     #[serde(default)]
     pub members: Vec<MemberSection>,
 }
@@ -378,13 +382,15 @@ impl ServerConfig {
         if self.log.format != "text" && self.log.format != "json" {
             return Err(invalid("log.format", "must be text or json"));
         }
-        if self.cluster.initialize {
-            if self.cluster.members.is_empty() {
-                return Err(invalid(
-                    "cluster.members",
-                    "initialize = true needs the first members",
-                ));
-            }
+        if self.cluster.initialize && self.cluster.members.is_empty() {
+            return Err(invalid(
+                "cluster.members",
+                "initialize = true needs the first members",
+            ));
+        }
+        // Members are read by the initializing node at its first start and by `switchyard
+        // restore` (which seeds a new cluster of them); they are checked alike wherever given.
+        if !self.cluster.members.is_empty() {
             let mut ids = BTreeSet::new();
             for (index, member) in self.cluster.members.iter().enumerate() {
                 let key = format!("cluster.members[{index}]");
@@ -413,10 +419,7 @@ impl ServerConfig {
                 None => {
                     return Err(invalid(
                         "cluster.members",
-                        format!(
-                            "this node ({}) must be one of the first members",
-                            self.node.id
-                        ),
+                        format!("this node ({}) must be one of the members", self.node.id),
                     ));
                 }
                 Some(own) if site("node.site", &own.site)? != node_site => {
@@ -427,11 +430,6 @@ impl ServerConfig {
                 }
                 Some(_) => {}
             }
-        } else if !self.cluster.members.is_empty() {
-            return Err(invalid(
-                "cluster.members",
-                "only read with initialize = true; remove it, or set initialize on the one node that creates the cluster",
-            ));
         }
         self.raft
             .validate()
@@ -534,6 +532,33 @@ raft-listen = "127.0.0.1:7401"
         assert_eq!(config.raft, RaftSettings::default());
         let node = config.node_config().unwrap();
         assert!(matches!(node.bootstrap, Bootstrap::Join));
+    }
+
+    /// A node of a cluster restored from a backup lists every member with `initialize = false`
+    /// (what `switchyard restore` reads, as docs/RUNBOOK.md says): accepted, checked like the
+    /// first members, and the node joins rather than initializes; the preferred leader site
+    /// parses from its lowercase name.
+    #[test]
+    fn members_without_initialize_are_for_restore() {
+        let restored = minimal()
+            + "\n[cluster]\ninitialize = false\n[[cluster.members]]\nid = 1\nsite = \"tokyo\"\nraft-address = \"tokyo-1:7401\"\n[[cluster.members]]\nid = 2\nsite = \"osaka\"\nraft-address = \"osaka-1:7401\"\n";
+        let config = parse(&restored).unwrap();
+        assert_eq!(config.cluster.members.len(), 2);
+        assert!(matches!(
+            config.node_config().unwrap().bootstrap,
+            Bootstrap::Join
+        ));
+        let without_self = minimal()
+            + "\n[cluster]\n[[cluster.members]]\nid = 2\nsite = \"osaka\"\nraft-address = \"osaka-1:7401\"\n";
+        let error = parse(&without_self).expect_err("members without this node");
+        assert!(error.to_string().contains("cluster.members"), "{error}");
+
+        let preferred =
+            parse(&(minimal() + "\n[raft]\npreferred-leader-site = \"osaka\"\n")).unwrap();
+        assert_eq!(preferred.raft.preferred_leader_site, Some(Site::Osaka));
+        let error = parse(&(minimal() + "\n[raft]\npreferred-leader-site = \"nagoya\"\n"))
+            .expect_err("an unknown site");
+        assert!(error.to_string().contains("nagoya"), "{error}");
     }
 
     /// Dial overrides parse from an inline table under `[network]`, reach the node
