@@ -16,6 +16,9 @@
 //! - `procs/`: real `switchyard serve` processes (five nodes, or two-site 3 + 2), every
 //!   node-to-node link through its own proxy (the nodes' `peer-dial-overrides`), with kill,
 //!   pause, restart, partitions and bounded waits;
+//! - `failover.rs`: continuous writes through the client library against a process cluster,
+//!   and the planned-failover, leader-kill and site-loss trials measured under them (behind
+//!   `bin/switchyard_failover.rs` and the server's failover tests);
 //! - `chaos/`: the checkers of recorded histories — linearizability per supply point
 //!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
@@ -23,6 +26,7 @@
 pub mod chaos;
 pub mod cluster;
 pub mod cpu;
+pub mod failover;
 pub mod histogram;
 pub mod load;
 pub mod memory;

@@ -121,6 +121,8 @@ pub(crate) struct ClusterFile<'a> {
     pub(crate) parties: &'a [PartyId],
     pub(crate) log_level: &'a str,
     pub(crate) flush_stall_bound_ms: u64,
+    /// Seeded from a backup: nobody initializes, everyone lists the members.
+    pub(crate) restored: bool,
 }
 
 fn quoted(text: &str) -> String {
@@ -164,10 +166,11 @@ impl ClusterFile<'_> {
             })
             .collect();
         let _ = writeln!(text, "peer-dial-overrides = {{ {} }}", overrides.join(", "));
-        let initializer = self.layout.nodes.first().map(|first| first.id) == Some(node.id);
+        let initializer =
+            !self.restored && self.layout.nodes.first().map(|first| first.id) == Some(node.id);
         let _ = writeln!(text, "\n[cluster]");
         let _ = writeln!(text, "initialize = {initializer}");
-        if initializer {
+        if initializer || self.restored {
             for member in &self.layout.nodes {
                 let addresses = &self.addresses[&member.id];
                 let _ = writeln!(text, "\n[[cluster.members]]");

@@ -95,6 +95,11 @@ pub struct ProcessClusterOptions {
     /// The nodes' `node.flush-stall-bound-ms`: generous, so that a busy test machine is not
     /// taken for a stalled disk.
     pub flush_stall_bound_ms: u64,
+    /// A backup (`DownloadBackup`, `swctl snapshot save`) to seed the cluster with instead of
+    /// initializing it: every node's file then lists all members with `initialize = false`, and
+    /// `switchyard restore` seeds every data directory before the first start, as the runbook
+    /// says. No sample data is loaded (the backup holds the state).
+    pub restore_from: Option<PathBuf>,
 }
 
 impl ProcessClusterOptions {
@@ -112,6 +117,7 @@ impl ProcessClusterOptions {
             // something is wrong.
             log_level: "info,openraft=warn".to_owned(),
             flush_stall_bound_ms: 10_000,
+            restore_from: None,
         }
     }
 }
@@ -168,6 +174,9 @@ pub struct ProcessCluster {
     links: BTreeMap<(NodeId, NodeId), LinkProxy>,
     data: SampleData,
     operator: PartyId,
+    /// The voters as far as the harness knows (all nodes of the layout until
+    /// [`ProcessCluster::set_voters`]): a leader needs a majority of them.
+    voters: Vec<NodeId>,
 }
 
 /// A free port on loopback, found by binding port 0. The listener is kept as a reservation
@@ -309,6 +318,7 @@ impl ProcessCluster {
             parties: &parties,
             log_level: &options.log_level,
             flush_stall_bound_ms: options.flush_stall_bound_ms,
+            restored: options.restore_from.is_some(),
         };
         let mut nodes = BTreeMap::new();
         for node in &options.layout.nodes {
@@ -339,6 +349,7 @@ impl ProcessCluster {
                 },
             );
         }
+        let voters = options.layout.nodes.iter().map(|node| node.id).collect();
         let mut cluster = ProcessCluster {
             options,
             run_directory: Some(run_directory),
@@ -346,7 +357,19 @@ impl ProcessCluster {
             links,
             data,
             operator,
+            voters,
         };
+        if let Some(backup) = cluster.options.restore_from.clone() {
+            let backup = backup.display().to_string();
+            for node_id in cluster.node_ids() {
+                let report = cluster.run_offline(node_id, "restore", &["--backup", &backup])?;
+                eprintln!(
+                    "process cluster: {} restored: {}",
+                    cluster.name(node_id),
+                    report.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+        }
         // The joining nodes first, then the initializer (the first node of the layout).
         let order: Vec<NodeId> = cluster
             .nodes
@@ -367,10 +390,12 @@ impl ProcessCluster {
             cluster.name(leader.node_id),
             leader.term
         );
-        let channel = cluster.nodes[&leader.node_id].channel.clone();
-        api::load_sample_data(&channel, &cluster.operator, &cluster.data)
-            .await
-            .map_err(|error| cluster.failure(format!("loading the sample data: {error}")))?;
+        if cluster.options.restore_from.is_none() {
+            let channel = cluster.nodes[&leader.node_id].channel.clone();
+            api::load_sample_data(&channel, &cluster.operator, &cluster.data)
+                .await
+                .map_err(|error| cluster.failure(format!("loading the sample data: {error}")))?;
+        }
         Ok(cluster)
     }
 
@@ -549,6 +574,67 @@ impl ProcessCluster {
         Ok(())
     }
 
+    /// `node_id`'s data directory (its store; open it only while the node is down).
+    pub fn data_directory(&self, node_id: NodeId) -> PathBuf {
+        self.node(node_id).directory.join("data")
+    }
+
+    /// Runs an offline command of the `switchyard` binary (`restore`, `dr-inspect`,
+    /// `dr-promote`) on `node_id`'s file, which must be down; returns what it printed on stdout,
+    /// or fails with its stderr.
+    pub fn run_offline(
+        &self,
+        node_id: NodeId,
+        subcommand: &str,
+        arguments: &[&str],
+    ) -> Result<String, HarnessError> {
+        let node = self.node(node_id);
+        if node.state != ProcessState::Down {
+            return Err(HarnessError(format!(
+                "{} is {:?}: offline commands need it down",
+                node.spec.name, node.state
+            )));
+        }
+        let output = Command::new(&self.options.binary)
+            .arg(subcommand)
+            .arg("--config")
+            .arg(&node.config_path)
+            .args(arguments)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|error| {
+                HarnessError(format!(
+                    "cannot run {} {subcommand}: {error}",
+                    self.options.binary.display()
+                ))
+            })?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(stdout)
+        } else {
+            Err(HarnessError(format!(
+                "switchyard {subcommand} {} on {} failed with {}: {}{}",
+                arguments.join(" "),
+                node.spec.name,
+                output.status,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            )))
+        }
+    }
+
+    /// Tells the harness that the voters are now `voters` (after a disaster cutover or a
+    /// membership change): a leader then needs a majority of them.
+    pub fn set_voters(&mut self, voters: &[NodeId]) {
+        self.voters = voters.to_vec();
+    }
+
+    fn majority(&self) -> usize {
+        self.voters.len() / 2 + 1
+    }
+
     /// Waits until `node_id` answers `GetClusterStatus` on its public port; fails at once if its
     /// process exited.
     async fn wait_until_answering(&mut self, node_id: NodeId) -> Result<(), HarnessError> {
@@ -715,7 +801,7 @@ impl ProcessCluster {
     /// not taken: the majority follows the new one.
     pub async fn leader(&self) -> Option<LeaderView> {
         let views = self.status_views().await;
-        leader_of(&views, self.options.layout.majority())
+        leader_of(&views, self.majority())
     }
 
     /// Waits up to `wait` for a leader (see [`ProcessCluster::leader`]).
@@ -743,7 +829,7 @@ impl ProcessCluster {
         let started = Instant::now();
         loop {
             let views = self.status_views().await;
-            if let Some(leader) = leader_of(&views, self.options.layout.majority())
+            if let Some(leader) = leader_of(&views, self.majority())
                 && accept(&leader)
             {
                 return Ok(leader);
@@ -772,7 +858,7 @@ impl ProcessCluster {
             let views = self.status_views().await;
             let everyone_answered = running.iter().all(|node_id| views.contains_key(node_id));
             let agreed = everyone_answered
-                .then(|| leader_of(&views, self.options.layout.majority()))
+                .then(|| leader_of(&views, self.majority()))
                 .flatten()
                 .filter(|leader| {
                     views.values().all(|view| {
