@@ -428,9 +428,9 @@ mod tests {
     fn defaults_are_valid_and_applied() {
         let settings = RaftSettings::default();
         let config = settings.openraft_config().unwrap();
-        assert_eq!(config.heartbeat_interval, 100);
-        assert_eq!(config.election_timeout_min, 500);
-        assert_eq!(config.election_timeout_max, 1000);
+        assert_eq!(config.heartbeat_interval, 50);
+        assert_eq!(config.election_timeout_min, 250);
+        assert_eq!(config.election_timeout_max, 400);
         assert_eq!(config.enable_pre_vote, Some(true));
         assert_eq!(config.max_payload_entries, 64);
         RaftSettings::for_tests().openraft_config().unwrap();
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn election_timeout_must_cover_several_heartbeats() {
         let settings = RaftSettings {
-            election_timeout_min_ms: 300,
+            election_timeout_min_ms: 150,
             ..RaftSettings::default()
         };
         assert!(matches!(
@@ -448,7 +448,7 @@ mod tests {
             Err(ConfigError::ElectionTimeoutTooShort { .. })
         ));
         let settings = RaftSettings {
-            election_timeout_max_ms: 500,
+            election_timeout_max_ms: 250,
             ..RaftSettings::default()
         };
         assert!(matches!(
@@ -464,7 +464,11 @@ mod tests {
             serde_json::from_str(r#"{"heartbeat-interval-ms": 120, "pre-vote": false}"#).unwrap();
         assert_eq!(parsed.heartbeat_interval_ms, 120);
         assert!(!parsed.pre_vote);
-        assert_eq!(parsed.election_timeout_min_ms, 500);
+        assert_eq!(parsed.election_timeout_min_ms, 250);
+        assert_eq!(parsed.preferred_leader_site, None);
         assert!(serde_json::from_str::<RaftSettings>(r#"{"heartbeat": 1}"#).is_err());
+        let preferred: RaftSettings =
+            serde_json::from_str(r#"{"preferred-leader-site": "osaka"}"#).unwrap();
+        assert_eq!(preferred.preferred_leader_site, Some(Site::Osaka));
     }
 }
