@@ -15,9 +15,9 @@
 //! from its last applied entry and re-applies the durable log.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::ops::ControlFlow;
+use std::ops::{Bound, ControlFlow};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -37,7 +37,7 @@ use switchyard_domain::{
 use crate::codec::{decode, encode, sled_error};
 use crate::disk::{Disk, sync_directory};
 use crate::snapshot::{SnapshotFile, SnapshotReader, SnapshotWriter};
-use crate::types::alias::{LogId, SnapshotMeta, StoredMembership};
+use crate::types::alias::{Entry, LogId, SnapshotMeta, StoredMembership};
 use crate::types::{StoreResponse, TypeConfig};
 
 /// The record trees, in snapshot and hash order. `meta` is last.
@@ -81,6 +81,11 @@ const STORE_SNAPSHOT: &[u8] = b"snapshot";
 pub const EVENT_REVISIONS_RETAINED: u64 = 1_000_000;
 /// Pruning runs every this many applied entries (or every `retained` entries, if fewer).
 const EVENT_PRUNE_EVERY: u64 = 4096;
+/// Most entries applied in one sled transaction. A batch is decided entry by entry against the
+/// state the entries before it left, then written at once: the per-transaction cost of sled
+/// (locks on every tree, the commit) and the keys every entry rewrites (`last_applied`, the
+/// counters, the clock) are paid once per batch instead of once per entry.
+const APPLY_BATCH_ENTRIES_MAX: usize = 256;
 
 /// When events are pruned: every `every` revisions, everything more than `retained` revisions
 /// old. The same on every node.
@@ -97,6 +102,11 @@ impl EventRetention {
             retained,
             every: EVENT_PRUNE_EVERY.min(retained),
         }
+    }
+
+    /// Whether applying `revision` prunes the events more than `retained` revisions old.
+    fn prunes_at(self, revision: u64) -> bool {
+        revision.is_multiple_of(self.every) && revision > self.retained
     }
 
     /// The oldest revision still complete once `applied` has been applied.
@@ -232,9 +242,43 @@ fn member_ids(membership: &StoredMembership) -> BTreeSet<u64> {
 /// Reads the domain state from a generation's trees, for `decide` and for queries. A record that
 /// cannot be decoded is corruption: the view remembers the first such error, and the apply that
 /// used the view fails with it (a storage error stops the node).
+///
+/// While a batch of entries is applied, the view reads through the batch's [`PendingWrites`]
+/// first: each entry sees what the entries before it in the batch wrote, exactly as if every
+/// entry had been committed on its own.
 pub struct SledView<'a> {
     trees: &'a StateTrees,
+    pending: Option<&'a PendingWrites>,
     error: RefCell<Option<io::Error>>,
+}
+
+/// The writes of the entries applied so far in one batch, not yet in sled: the last value of
+/// each key (`None`: removed). Committed together, in one transaction, at the end of the batch.
+#[derive(Debug, Default)]
+struct PendingWrites {
+    by_tree: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl PendingWrites {
+    fn new() -> PendingWrites {
+        PendingWrites {
+            by_tree: (0..TREE_COUNT).map(|_| BTreeMap::new()).collect(),
+        }
+    }
+
+    /// What the batch wrote under `key`: `Some(None)` if it removed it, `None` if it did not
+    /// touch it.
+    fn get(&self, tree: usize, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.by_tree[tree].get(key).map(|value| value.as_deref())
+    }
+
+    fn record(&mut self, write: EncodedWrite) {
+        self.by_tree[write.tree].insert(write.key, write.value);
+    }
+
+    fn writes(&self) -> usize {
+        self.by_tree.iter().map(BTreeMap::len).sum()
+    }
 }
 
 impl std::fmt::Debug for SledView<'_> {
@@ -250,12 +294,27 @@ impl<'a> SledView<'a> {
     fn new(trees: &'a StateTrees) -> SledView<'a> {
         SledView {
             trees,
+            pending: None,
+            error: RefCell::new(None),
+        }
+    }
+
+    /// The trees as a batch has changed them so far.
+    fn with_pending(trees: &'a StateTrees, pending: &'a PendingWrites) -> SledView<'a> {
+        SledView {
+            trees,
+            pending: Some(pending),
             error: RefCell::new(None),
         }
     }
 
     fn read<T: DeserializeOwned>(&self, tree: usize, key: &[u8], what: &str) -> Option<T> {
-        match self.trees.get(tree, key, what) {
+        let read = match self.pending.and_then(|pending| pending.get(tree, key)) {
+            Some(Some(bytes)) => decode(bytes, what).map(Some),
+            Some(None) => Ok(None),
+            None => self.trees.get(tree, key, what),
+        };
+        match read {
             Ok(value) => value,
             Err(error) => {
                 self.error.borrow_mut().get_or_insert(error);
@@ -313,15 +372,46 @@ impl StateView for SledView<'_> {
     }
     fn due_before(&self, date: Date, limit: usize) -> Vec<DueEntry> {
         let bound = keys::due_bound(date);
+        let bound = bound.as_bytes();
+        let empty = BTreeMap::new();
+        let pending = self.pending.map_or(&empty, |pending| &pending.by_tree[DUE]);
+        // The stored entries and the batch's, merged in key order; the batch's win.
+        let mut stored = self.trees.trees[DUE].range(..bound).peekable();
+        let mut batch = pending
+            .range::<[u8], _>((Bound::Unbounded, Bound::Excluded(bound)))
+            .peekable();
         let mut entries = Vec::new();
-        for item in self.trees.trees[DUE].range(..bound.as_bytes()) {
-            if entries.len() >= limit {
-                break;
-            }
-            match item
-                .map_err(sled_error)
-                .and_then(|(_, value)| decode::<DueEntry>(&value, "due entry"))
-            {
+        while entries.len() < limit {
+            let next_stored = match stored.peek() {
+                Some(Ok((key, _))) => Some(key.to_vec()),
+                Some(Err(_)) => {
+                    if let Some(Err(error)) = stored.next() {
+                        self.error.borrow_mut().get_or_insert(sled_error(error));
+                    }
+                    break;
+                }
+                None => None,
+            };
+            let next_batch = batch.peek().map(|(key, _)| key.to_vec());
+            let value = match (next_stored, next_batch) {
+                (None, None) => break,
+                (Some(stored_key), Some(batch_key)) if batch_key <= stored_key => {
+                    if batch_key == stored_key {
+                        stored.next();
+                    }
+                    batch.next().and_then(|(_, value)| value.clone())
+                }
+                (Some(_), _) => stored
+                    .next()
+                    .and_then(Result::ok)
+                    .map(|(_, value)| value.to_vec()),
+                (None, Some(_)) => batch.next().and_then(|(_, value)| value.clone()),
+            };
+            let Some(value) = value else {
+                // Removed by the batch.
+                continue;
+            };
+            match decode::<DueEntry>(&value, "due entry") {
                 Ok(entry) => entries.push(entry),
                 Err(error) => {
                     self.error.borrow_mut().get_or_insert(error);
@@ -669,36 +759,24 @@ impl StateMachine {
         Ok(hasher.finish())
     }
 
-    /// Writes one entry's effects atomically.
-    fn commit(
-        trees: &StateTrees,
-        writes: &[EncodedWrite],
-        log_id: &LogId,
-        membership: Option<(&StoredMembership, &BTreeSet<u64>)>,
-    ) -> io::Result<()> {
-        let last_applied = encode(&Some(*log_id))?;
-        let membership = membership
-            .map(|(membership, retired)| {
-                Ok::<_, io::Error>((encode(membership)?, encode(retired)?))
-            })
-            .transpose()?;
+    /// Writes a batch's effects atomically: every pending write, in one transaction across the
+    /// trees, so that a crash leaves either none of the batch or all of it (with its
+    /// `last_applied`).
+    fn commit(trees: &StateTrees, pending: &PendingWrites) -> io::Result<()> {
         let all: Vec<&sled::Tree> = trees.trees.iter().collect();
         all.as_slice()
             .transaction(|views| {
-                for write in writes {
-                    match &write.value {
-                        Some(value) => {
-                            views[write.tree].insert(write.key.as_slice(), value.as_slice())?;
-                        }
-                        None => {
-                            views[write.tree].remove(write.key.as_slice())?;
+                for (tree, writes) in pending.by_tree.iter().enumerate() {
+                    for (key, value) in writes {
+                        match value {
+                            Some(value) => {
+                                views[tree].insert(key.as_slice(), value.as_slice())?;
+                            }
+                            None => {
+                                views[tree].remove(key.as_slice())?;
+                            }
                         }
                     }
-                }
-                views[META].insert(META_LAST_APPLIED, last_applied.as_slice())?;
-                if let Some((membership, retired)) = &membership {
-                    views[META].insert(META_MEMBERSHIP, membership.as_slice())?;
-                    views[META].insert(META_RETIRED_NODES, retired.as_slice())?;
                 }
                 Ok(())
             })
@@ -712,12 +790,100 @@ impl StateMachine {
             )
     }
 
+    /// Applies `entries` (consecutive, committed) to `trees` as one batch: each entry is decided
+    /// against the state the entries before it left, and all their effects are written in one
+    /// transaction at the end; events are pruned afterwards where a pruning point fell inside
+    /// the batch. The result is the same as applying the entries one by one, on every node,
+    /// whatever the batch boundaries. Returns each entry's answer, in order. Blocking.
+    fn apply_batch(
+        trees: &StateTrees,
+        retention: EventRetention,
+        entries: Vec<Entry>,
+    ) -> io::Result<Vec<StoreResponse>> {
+        let mut pending = PendingWrites::new();
+        let mut answers = Vec::with_capacity(entries.len());
+        let mut last_log_id = None;
+        let mut prune_at = None;
+        for entry in entries {
+            let log_id = entry.log_id;
+            let revision = log_id.index();
+            let mut response = StoreResponse {
+                revision,
+                outcome: None,
+                replayed: false,
+            };
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(request) => {
+                    let envelope = request.envelope.into_current();
+                    let view = SledView::with_pending(trees, &pending);
+                    let decision = decide(&view, &envelope, request.timestamp);
+                    if let Some(error) = view.take_error() {
+                        tracing::error!(revision, error = %error, "state unreadable while applying");
+                        return Err(error);
+                    }
+                    for write in &decision.changes.writes {
+                        pending.record(encode_write(write)?);
+                    }
+                    for (index, event) in decision.changes.events.iter().enumerate() {
+                        let index = u32::try_from(index).map_err(io::Error::other)?;
+                        pending.record(put(EVENTS, event_key(revision, index), event)?);
+                    }
+                    response.outcome = Some(decision.outcome);
+                    response.replayed = decision.replayed;
+                }
+                EntryPayload::Membership(new_membership) => {
+                    let new_membership = StoredMembership::new(Some(log_id), new_membership);
+                    let view = SledView::with_pending(trees, &pending);
+                    let old_membership: StoredMembership = view
+                        .read(META, META_MEMBERSHIP, "membership")
+                        .unwrap_or_default();
+                    let mut retired: BTreeSet<u64> = view
+                        .read(META, META_RETIRED_NODES, "retired node ids")
+                        .unwrap_or_default();
+                    if let Some(error) = view.take_error() {
+                        return Err(error);
+                    }
+                    // A node that leaves the membership retires its id for good: a wiped node
+                    // must come back under a new id, never as its old self with an empty log.
+                    let current = member_ids(&new_membership);
+                    retired.extend(
+                        member_ids(&old_membership)
+                            .into_iter()
+                            .filter(|id| !current.contains(id)),
+                    );
+                    pending.record(put(META, META_MEMBERSHIP, &new_membership)?);
+                    pending.record(put(META, META_RETIRED_NODES, &retired)?);
+                }
+            }
+            if retention.prunes_at(revision) {
+                prune_at = Some(revision);
+            }
+            last_log_id = Some(log_id);
+            answers.push(response);
+        }
+        let Some(last_log_id) = last_log_id else {
+            return Ok(answers);
+        };
+        pending.record(put(META, META_LAST_APPLIED, &Some(last_log_id))?);
+        tracing::trace!(
+            entries = answers.len(),
+            writes = pending.writes(),
+            "applying a batch"
+        );
+        Self::commit(trees, &pending)?;
+        if let Some(revision) = prune_at {
+            Self::prune_events(trees, retention, revision)?;
+        }
+        Ok(answers)
+    }
+
     fn prune_events(
         trees: &StateTrees,
         retention: EventRetention,
         revision: u64,
     ) -> io::Result<()> {
-        if !revision.is_multiple_of(retention.every) || revision <= retention.retained {
+        if !retention.prunes_at(revision) {
             return Ok(());
         }
         let oldest_kept = event_key(revision - retention.retained, 0);
@@ -799,64 +965,36 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         let _applying = self.apply_lock.lock().await;
         let trees = self.current();
-        while let Some((entry, responder)) = entries.try_next().await? {
-            let log_id = entry.log_id;
-            let revision = log_id.index();
-            let mut response = StoreResponse {
-                revision,
-                outcome: None,
-                replayed: false,
-            };
-            let mut writes = Vec::new();
-            let mut membership = None;
-            match entry.payload {
-                EntryPayload::Blank => {}
-                EntryPayload::Normal(request) => {
-                    let envelope = request.envelope.into_current();
-                    let view = SledView::new(&trees);
-                    let decision = decide(&view, &envelope, request.timestamp);
-                    if let Some(error) = view.take_error() {
-                        tracing::error!(revision, error = %error, "state unreadable while applying");
-                        return Err(error);
+        let retention = self.retention;
+        let mut batch: Vec<Entry> = Vec::new();
+        let mut responders = Vec::new();
+        loop {
+            let next = entries.try_next().await?;
+            let end = next.is_none();
+            if let Some((entry, responder)) = next {
+                batch.push(entry);
+                responders.push(responder);
+            }
+            if batch.len() >= APPLY_BATCH_ENTRIES_MAX || (end && !batch.is_empty()) {
+                // sled blocks: deciding and writing run off the async threads, so that the
+                // node's network and API tasks go on meanwhile.
+                let entries = std::mem::take(&mut batch);
+                let trees = Arc::clone(&trees);
+                let answers = tokio::task::spawn_blocking(move || {
+                    Self::apply_batch(&trees, retention, entries)
+                })
+                .await
+                .map_err(io::Error::other)??;
+                for (responder, answer) in responders.drain(..).zip(answers) {
+                    if let Some(responder) = responder {
+                        responder.send(answer);
                     }
-                    for write in &decision.changes.writes {
-                        writes.push(encode_write(write)?);
-                    }
-                    for (index, event) in decision.changes.events.iter().enumerate() {
-                        let index = u32::try_from(index).map_err(io::Error::other)?;
-                        writes.push(put(EVENTS, event_key(revision, index), event)?);
-                    }
-                    response.outcome = Some(decision.outcome);
-                    response.replayed = decision.replayed;
-                }
-                EntryPayload::Membership(new_membership) => {
-                    let new_membership = StoredMembership::new(Some(log_id), new_membership);
-                    // A node that leaves the membership retires its id for good: a wiped node
-                    // must come back under a new id, never as its old self with an empty log.
-                    let mut retired = trees.retired_nodes()?;
-                    let current = member_ids(&new_membership);
-                    retired.extend(
-                        member_ids(&trees.membership()?)
-                            .into_iter()
-                            .filter(|id| !current.contains(id)),
-                    );
-                    membership = Some((new_membership, retired));
                 }
             }
-            Self::commit(
-                &trees,
-                &writes,
-                &log_id,
-                membership
-                    .as_ref()
-                    .map(|(membership, retired)| (membership, retired)),
-            )?;
-            Self::prune_events(&trees, self.retention, revision)?;
-            if let Some(responder) = responder {
-                responder.send(response);
+            if end {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {

@@ -67,6 +67,51 @@ async fn applies_like_the_reference() {
     assert_eq!(read.as_ref(), Some(expected));
 }
 
+/// Batch boundaries change nothing: the scenario applied one entry per call, in uneven chunks
+/// (1, 2, 3, ... entries per call, so that a batch often holds a command together with the
+/// tick that reads the due entries it just wrote), and all at once (batches of the store's
+/// maximum) ends in the reference state hash every time, with the same events.
+#[tokio::test]
+async fn batch_boundaries_change_nothing() {
+    let scenario = scenario();
+    let entries = entries_for(&scenario, 1);
+    let mut hashes = Vec::new();
+    let mut event_logs = Vec::new();
+    for split in ["one by one", "uneven chunks", "all at once"] {
+        let directory = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&StoreConfig::new(directory.path())).unwrap();
+        match split {
+            "one by one" => {
+                for entry in entries.clone() {
+                    apply(&mut store.state_machine, vec![entry]).await;
+                }
+            }
+            "uneven chunks" => {
+                let mut rest = entries.clone();
+                let mut size = 1;
+                while !rest.is_empty() {
+                    let tail = rest.split_off(size.min(rest.len()));
+                    apply(&mut store.state_machine, rest).await;
+                    rest = tail;
+                    size = size % 7 + 1;
+                }
+            }
+            _ => apply(&mut store.state_machine, entries.clone()).await,
+        }
+        hashes.push(store.state_machine.state_hash().unwrap());
+        event_logs.push(store.state_machine.events_from(0, usize::MAX).unwrap());
+    }
+    for (hash, split) in hashes
+        .iter()
+        .zip(["one by one", "uneven chunks", "all at once"])
+    {
+        assert_eq!(hash, &scenario.state.state_hash(), "{split}");
+    }
+    assert!(!event_logs[0].is_empty());
+    assert_eq!(event_logs[0], event_logs[1]);
+    assert_eq!(event_logs[0], event_logs[2]);
+}
+
 /// Closing and reopening the directory gives back the same state and last applied entry.
 #[tokio::test]
 async fn survives_reopen() {

@@ -13,7 +13,11 @@
 //!
 //! Environment: `SWITCHYARD_BENCH_DIR` (default `target/bench-cluster`, on the build's disk),
 //! `SWITCHYARD_BENCH_MEMORY_POINTS` (default 1000000; 0 skips the memory run),
-//! `SWITCHYARD_BENCH_QUICK=1` (small sizes, for a smoke run).
+//! `SWITCHYARD_BENCH_QUICK=1` (small sizes, for a smoke run), `SWITCHYARD_BENCH_CASES` (which
+//! clusters, comma-separated, default `3,5,3-flush-only`), `SWITCHYARD_BENCH_PROPOSERS` (default
+//! `1,64`), `SWITCHYARD_BENCH_FLOWS` (flows per proposer of the many-proposer runs, default 16) —
+//! e.g. `SWITCHYARD_BENCH_CASES=5 SWITCHYARD_BENCH_PROPOSERS=64 SWITCHYARD_BENCH_FLOWS=64` for a
+//! long steady run to profile.
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::path::PathBuf;
@@ -84,7 +88,33 @@ async fn main() {
         if quick { 20_000 } else { 1_000_000 },
     ) as usize;
     let points = if quick { 5_000 } else { 20_000 };
-    let (flows_single, flows_each_of_64) = if quick { (25, 4) } else { (150, 16) };
+    let (flows_single, flows_each_of_many) = if quick {
+        (25, 4)
+    } else {
+        (150, setting("SWITCHYARD_BENCH_FLOWS", 16) as usize)
+    };
+    let list = |name: &str, default: &str| -> Vec<String> {
+        std::env::var(name)
+            .unwrap_or_else(|_| default.to_owned())
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    };
+    let proposer_counts: Vec<usize> = list("SWITCHYARD_BENCH_PROPOSERS", "1,64")
+        .iter()
+        .map(|count| count.parse().expect("SWITCHYARD_BENCH_PROPOSERS: numbers"))
+        .collect();
+    let cases: Vec<(usize, Durability)> = list("SWITCHYARD_BENCH_CASES", "3,5,3-flush-only")
+        .iter()
+        .map(|case| match case.as_str() {
+            "3" => (3, Durability::Fsync),
+            "5" => (5, Durability::Fsync),
+            "3-flush-only" => (3, Durability::FlushOnly),
+            "5-flush-only" => (5, Durability::FlushOnly),
+            other => panic!("SWITCHYARD_BENCH_CASES: unknown case {other:?}"),
+        })
+        .collect();
     let today = today();
     let data = SampleData::generate(&GeneratorConfig {
         seed: 2026,
@@ -97,11 +127,6 @@ async fn main() {
         "| voters | durability | proposers | commands | commands/s | p50 ms | p99 ms | refused | failed |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let cases = [
-        (3, Durability::Fsync),
-        (5, Durability::Fsync),
-        (3, Durability::FlushOnly),
-    ];
     for (run, (size, durability)) in cases.into_iter().enumerate() {
         let cluster = Cluster::start(&options(size, durability, &root), Duration::from_secs(30))
             .await
@@ -111,17 +136,22 @@ async fn main() {
             .await
             .expect("a leader");
         load(&leader, &data).await;
-        let proposer_counts: &[usize] = if durability == Durability::Fsync {
-            &[1, 64]
+        // The flush-only case is only there to compare with the many-proposer Fsync run.
+        let counts: Vec<usize> = if durability == Durability::Fsync {
+            proposer_counts.clone()
         } else {
-            &[64]
+            proposer_counts
+                .iter()
+                .copied()
+                .filter(|count| *count > 1)
+                .collect()
         };
         let mut used_flows = 0;
-        for &proposers in proposer_counts {
+        for proposers in counts {
             let flows = if proposers == 1 {
                 flows_single
             } else {
-                flows_each_of_64
+                flows_each_of_many
             };
             let mut report = run_switching(
                 Arc::clone(&leader),
