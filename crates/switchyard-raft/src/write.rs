@@ -158,7 +158,14 @@ pub(crate) async fn client_write(
                 );
                 hint = leader.filter(|leader| leader.node_id != shared.node_id);
                 last_error = Some(NodeError::NoLeader);
-                pause(deadline).await;
+                if hint.is_none() {
+                    // Leadership is moving (a transfer or an election): go on as soon as this
+                    // node learns of a leader other than the one that refused, instead of
+                    // sleeping a fixed pause — a planned failover then costs a vote round, not
+                    // a pause. With a hint, the next attempt goes straight to the named leader.
+                    let refused_by = remote.unwrap_or(shared.node_id);
+                    wait_for_other_leader(shared, refused_by, deadline).await;
+                }
             }
             Err(error) if retryable(&error) => {
                 tracing::debug!(node_id = shared.node_id, attempt, error = %error, "write attempt failed; retrying");
