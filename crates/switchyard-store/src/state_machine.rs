@@ -394,6 +394,8 @@ pub struct StateMachine {
     apply_lock: Arc<tokio::sync::Mutex<()>>,
     snapshot_directory: PathBuf,
     retention: EventRetention,
+    /// Time to apply each entry (`switchyard_apply_duration_seconds`).
+    apply_duration: switchyard_metrics::DurationHistogram,
 }
 
 /// Where the current snapshot is, as recorded in the store's own metadata.
@@ -409,6 +411,7 @@ impl StateMachine {
         disk: Arc<Disk>,
         event_revisions_retained: u64,
         snapshot_directory: PathBuf,
+        apply_duration: switchyard_metrics::DurationHistogram,
     ) -> io::Result<StateMachine> {
         let store_meta = disk.db.open_tree("store_meta").map_err(sled_error)?;
         let generation = match store_meta.get(STORE_GENERATION).map_err(sled_error)? {
@@ -450,6 +453,7 @@ impl StateMachine {
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
             snapshot_directory,
             retention: EventRetention::new(event_revisions_retained),
+            apply_duration,
         })
     }
 
@@ -800,6 +804,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let _applying = self.apply_lock.lock().await;
         let trees = self.current();
         while let Some((entry, responder)) = entries.try_next().await? {
+            let applying_started = std::time::Instant::now();
             let log_id = entry.log_id;
             let revision = log_id.index();
             let mut response = StoreResponse {
@@ -852,6 +857,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     .map(|(membership, retired)| (membership, retired)),
             )?;
             Self::prune_events(&trees, self.retention, revision)?;
+            self.apply_duration.observe(applying_started.elapsed());
             if let Some(responder) = responder {
                 responder.send(response);
             }
