@@ -16,6 +16,8 @@
 //! - `procs/`: real `switchyard serve` processes (five nodes, or two-site 3 + 2), every
 //!   node-to-node link through its own proxy (the nodes' `peer-dial-overrides`), with kill,
 //!   pause, restart, partitions and bounded waits;
+//! - `scrape.rs`: a metrics endpoint scraped as Prometheus does (plain HTTP/1.1 `GET
+//!   /metrics`), the text format parsed into samples;
 //! - `chaos/`: the checkers of recorded histories — linearizability per supply point
 //!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
@@ -28,4 +30,5 @@ pub mod load;
 pub mod memory;
 pub mod procs;
 pub mod proxy;
+pub mod scrape;
 pub mod workload;
