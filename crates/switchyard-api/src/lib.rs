@@ -15,6 +15,8 @@
 //! - `watch.rs`: event streams that resume on any node with no gap and no duplicate;
 //! - `context.rs`: the steps every request takes (admit, write, read at a consistency);
 //! - `auth.rs`: the caller's identity and what it may see; `limiter.rs`: token buckets;
+//! - `metrics.rs`: per-RPC counts by status code and durations, a tower layer around every
+//!   service the server serves;
 //! - `status.rs`: the one mapping from errors to gRPC status codes (`docs/ERRORS.md`);
 //! - `config.rs`: [`ApiConfig`].
 
@@ -26,6 +28,7 @@ pub mod config;
 mod context;
 mod export;
 mod limiter;
+mod metrics;
 mod participant;
 mod server;
 pub mod status;

@@ -155,6 +155,10 @@ pub async fn start_with_listener(
         );
     }
 
+    // Every call, whatever the service, is counted and timed (see `metrics.rs`).
+    let mut builder = builder.layer(crate::metrics::RpcMetricsLayer::new(
+        crate::metrics::RpcMetrics::of(node.metrics_registry()),
+    ));
     let leaderless_bound = config.leaderless_unhealthy_after;
     let context = Arc::new(Context::new(Arc::clone(&node), config));
     let (reporter, health_service) = tonic_health::server::health_reporter();

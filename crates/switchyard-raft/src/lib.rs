@@ -23,6 +23,8 @@
 //! - `leadership.rs`: the leader's read barrier, leadership transfer, learners and voters;
 //! - `read.rs`: linearizable read barriers on any node (followers ask the leader for a read
 //!   index) and waits on the applied index;
+//! - `metrics.rs`: commit latency, forwarded writes, leader changes, and the Raft core's state
+//!   read at every scrape, on the node's metrics registry;
 //! - `stall.rs`: the disk-stall watcher that stops serving and hands leadership over;
 //! - `status.rs`: the one mapping between errors and gRPC status codes, both directions;
 //! - `error.rs`, `codec.rs`, `limits.rs`: errors, payload encoding, every named bound.
@@ -40,6 +42,7 @@ mod config;
 mod error;
 mod leadership;
 pub mod limits;
+mod metrics;
 mod network;
 mod node;
 mod read;

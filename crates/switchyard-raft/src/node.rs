@@ -77,6 +77,9 @@ pub(crate) struct Shared {
     /// Milliseconds after `started` at which a leader last replicated to (or heartbeated) this
     /// node; 0 before the first time.
     pub(crate) last_append_ms: std::sync::atomic::AtomicU64,
+    /// The node's metrics: everything the store, Raft and the public API measure.
+    pub(crate) registry: Arc<switchyard_metrics::Registry>,
+    pub(crate) instruments: crate::metrics::RaftInstruments,
 }
 
 impl Shared {
@@ -132,6 +135,22 @@ impl Shared {
     pub(crate) fn leads(&self, metrics: &RaftMetrics) -> bool {
         metrics.current_leader == Some(self.node_id) && metrics.state.is_leader()
     }
+
+    /// See [`NodeHandle::leader_contact_age`]; `metrics` are the Raft core's latest.
+    pub(crate) fn leader_contact_age_with(&self, metrics: &RaftMetrics) -> Option<Duration> {
+        if self.leads(metrics) {
+            use openraft::Instant as _;
+            return metrics.last_quorum_acked.map(|acked| acked.elapsed());
+        }
+        match self.last_append_ms.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(
+                self.started
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(at)),
+            ),
+        }
+    }
 }
 
 /// Starts nodes.
@@ -144,7 +163,11 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<NodeHandle, StartError> {
         config.validate()?;
         let openraft_config = Arc::new(config.raft.openraft_config()?);
-        let store = Store::open(&config.store)?;
+        let registry = Arc::new(switchyard_metrics::Registry::for_node(
+            config.node_id,
+            config.site.name(),
+        ));
+        let store = Store::open_measured(&config.store, &registry)?;
         let fresh = store_is_fresh(&store).await?;
         // A disaster cutover records the new epoch in the store: it wins over an older config.
         let cluster_epoch = config.cluster_epoch.max(
@@ -197,7 +220,18 @@ impl Node {
             snapshot_receives: Semaphore::new(SNAPSHOT_RECEIVES_CONCURRENT_MAX),
             started: std::time::Instant::now(),
             last_append_ms: std::sync::atomic::AtomicU64::new(0),
+            instruments: crate::metrics::RaftInstruments::register(&registry),
+            registry,
         });
+        shared
+            .registry
+            .register_collector(crate::metrics::RaftCollector {
+                shared: Arc::downgrade(&shared),
+            });
+        let leader_changes_task = tokio::spawn(crate::metrics::count_leader_changes(
+            shared.raft.clone(),
+            shared.instruments.leader_changes(),
+        ));
 
         let (stop_server, server_stopped) = oneshot::channel::<()>();
         let service = RaftServiceServer::new(RaftServer::new(Arc::clone(&shared)))
@@ -260,6 +294,7 @@ impl Node {
                 server_task,
                 stop_watcher,
                 watcher_task,
+                leader_changes_task,
             })),
         })
     }
@@ -329,6 +364,8 @@ struct Background {
     server_task: JoinHandle<()>,
     stop_watcher: oneshot::Sender<()>,
     watcher_task: JoinHandle<()>,
+    /// Counts leader changes for the metrics; ends by itself when Raft stops.
+    leader_changes_task: JoinHandle<()>,
 }
 
 /// A running node.
@@ -406,20 +443,13 @@ impl NodeHandle {
     /// naming it as leader (pre-vote stops it from starting a term it cannot win), so this, not
     /// [`NodeHandle::leader`], tells whether the cluster is reachable from here.
     pub fn leader_contact_age(&self) -> Option<Duration> {
-        let metrics = self.shared.metrics();
-        if self.shared.leads(&metrics) {
-            use openraft::Instant as _;
-            return metrics.last_quorum_acked.map(|acked| acked.elapsed());
-        }
-        match self.shared.last_append_ms.load(Ordering::Relaxed) {
-            0 => None,
-            at => Some(
-                self.shared
-                    .started
-                    .elapsed()
-                    .saturating_sub(Duration::from_millis(at)),
-            ),
-        }
+        self.shared.leader_contact_age_with(&self.shared.metrics())
+    }
+
+    /// The node's metrics registry: what the store, Raft and (once started) the public API
+    /// measure, for the metrics endpoint. The API registers its own instruments here.
+    pub fn metrics_registry(&self) -> &Arc<switchyard_metrics::Registry> {
+        &self.shared.registry
     }
 
     /// Whether this node serves reads and writes: its disk answers within the bound, it belongs
@@ -543,6 +573,7 @@ impl NodeHandle {
         }
         let raft_stopped =
             tokio::time::timeout(RAFT_STOP_TIMEOUT, self.shared.raft.shutdown()).await;
+        background.leader_changes_task.abort();
         background.stop_server.send(()).ok();
         let mut server_task = background.server_task;
         if tokio::time::timeout(SHUTDOWN_DRAIN_TIMEOUT, &mut server_task)

@@ -60,7 +60,10 @@ pub(crate) async fn write_as_leader(
             operation: "write",
             waited_ms: duration_ms(started.elapsed()),
         }),
-        Ok(Ok(response)) => Ok(response.data),
+        Ok(Ok(response)) => {
+            shared.instruments.commit_latency.observe(started.elapsed());
+            Ok(response.data)
+        }
         Ok(Err(error)) => Err(from_client_write_error(error)),
     }
 }
@@ -140,7 +143,9 @@ pub(crate) async fn client_write(
                 .await
                 .and_then(|response| to_answer(response, shared.node_id)),
             Target::Remote { node_id, address } => {
-                forward(shared, node_id, &address, &envelope_bytes, deadline).await
+                let forwarded = forward(shared, node_id, &address, &envelope_bytes, deadline).await;
+                shared.instruments.count_forwarded(&forwarded);
+                forwarded
             }
             Target::Unknown => {
                 wait_for_leader(shared, deadline).await;

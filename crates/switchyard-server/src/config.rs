@@ -51,6 +51,26 @@ pub struct ServerConfig {
     /// The public API; absent: this node serves Raft only (a witness may run so).
     #[serde(default)]
     pub api: Option<ApiSection>,
+    /// The metrics endpoint; absent: none.
+    #[serde(default)]
+    pub metrics: Option<MetricsSection>,
+}
+
+/// `[metrics]`: `GET /metrics` (Prometheus text format) on its own port.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MetricsSection {
+    /// `ip:port` of the metrics endpoint.
+    pub listen: String,
+}
+
+impl MetricsSection {
+    /// The endpoint's listen address; the error names the key.
+    pub fn listen_address(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|error| invalid("metrics.listen", format!("not ip:port: {error}")))
+    }
 }
 
 /// `[api]`: the public gRPC services.
@@ -437,6 +457,30 @@ impl ServerConfig {
         if let Some(api) = &self.api {
             api.api_config()?;
         }
+        if let Some(metrics) = &self.metrics {
+            let listen = metrics.listen_address()?;
+            let clashes = [
+                (
+                    "network.raft-listen",
+                    Some(self.network.raft_listen.as_str()),
+                ),
+                (
+                    "api.listen",
+                    self.api.as_ref().map(|api| api.listen.as_str()),
+                ),
+            ];
+            for (key, other) in clashes {
+                let other: Option<SocketAddr> = other.and_then(|text| text.parse().ok());
+                if listen.port() != 0 && other == Some(listen) {
+                    return Err(invalid(
+                        "metrics.listen",
+                        format!(
+                            "{listen} is also `{key}`; the metrics endpoint needs a port of its own"
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -522,6 +566,10 @@ raft-listen = "127.0.0.1:7401"
         assert!(
             matches!(node.bootstrap, Bootstrap::Initialize { ref members } if members.len() == 5)
         );
+        assert!(
+            config.metrics.is_some(),
+            "the template documents and enables [metrics]"
+        );
     }
 
     /// A minimal file works and takes the defaults.
@@ -603,6 +651,37 @@ raft-listen = "127.0.0.1:7401"
             );
         }
         assert!(parse(&with("\"127.0.0.1:9123\"")).is_err());
+    }
+
+    /// `[metrics]` is optional (absent: no endpoint); its listen address parses and reaches the
+    /// configuration; a bad address, an unknown key or a port shared with another listener is
+    /// refused, naming `metrics.listen` (or the unknown key).
+    #[test]
+    fn metrics_section_parses_strictly() {
+        assert!(parse(&minimal()).unwrap().metrics.is_none());
+        let config = parse(&(minimal() + "\n[metrics]\nlisten = \"0.0.0.0:9400\"\n")).unwrap();
+        assert_eq!(
+            config.metrics.unwrap().listen_address().unwrap(),
+            "0.0.0.0:9400".parse::<SocketAddr>().unwrap()
+        );
+        for (text, key) in [
+            (
+                minimal() + "\n[metrics]\nlisten = \"9400\"\n",
+                "metrics.listen",
+            ),
+            (minimal() + "\n[metrics]\n", "listen"),
+            (
+                minimal() + "\n[metrics]\nlisten = \"0.0.0.0:9400\"\npath = \"/m\"\n",
+                "path",
+            ),
+            (
+                minimal() + "\n[metrics]\nlisten = \"127.0.0.1:7401\"\n",
+                "metrics.listen",
+            ),
+        ] {
+            let error = parse(&text).expect_err("a bad [metrics] section was accepted");
+            assert!(error.to_string().contains(key), "{key}: {error}");
+        }
     }
 
     /// Every mistake names its key.

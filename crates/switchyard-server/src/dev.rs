@@ -6,7 +6,8 @@
 //! with real fdatasync, real gRPC between them. Sample data from the domain generator is loaded
 //! through Raft (the ten TSOs, the retailers, the supply points), and every participant gets a
 //! development bearer token. Development mode only: plain-text HTTP/2 and tokens that never
-//! expire.
+//! expire. Every node also serves its metrics (`GET /metrics`), on the ports 200 above the API
+//! ports.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ use switchyard_raft::{
 };
 use tokio::net::TcpListener;
 
+use crate::metrics_endpoint::MetricsEndpoint;
+
 /// The five nodes: id, name, site.
 pub const LAYOUT: [(NodeId, &str, Site); 5] = [
     (1, "tokyo-1", Site::Tokyo),
@@ -38,6 +41,8 @@ pub const DEV_OPERATOR: &str = "operator";
 
 /// Offset of the Raft ports from the API ports with a fixed base port.
 const RAFT_PORT_OFFSET: u16 = 100;
+/// Offset of the metrics ports from the API ports with a fixed base port.
+const METRICS_PORT_OFFSET: u16 = 200;
 /// Page cache per node: five nodes share one machine.
 const DEV_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Import batches in flight while loading.
@@ -50,8 +55,8 @@ const LEADER_WAIT: Duration = Duration::from_secs(30);
 pub struct DevOptions {
     /// Where the nodes keep their data; `None`: a temporary directory removed on exit.
     pub data_dir: Option<PathBuf>,
-    /// The first public API port (tokyo-1); the others follow, and the Raft ports are 100
-    /// higher. 0: every port chosen by the system.
+    /// The first public API port (tokyo-1); the others follow, the Raft ports are 100 higher and
+    /// the metrics ports 200 higher. 0: every port chosen by the system.
     pub base_port: u16,
     pub supply_points: usize,
     pub retailers: usize,
@@ -99,6 +104,8 @@ pub struct DevNode {
     pub name: &'static str,
     pub node: Arc<NodeHandle>,
     pub api: ApiHandle,
+    /// `GET /metrics` of this node.
+    pub metrics: MetricsEndpoint,
 }
 
 /// The running development cluster.
@@ -190,14 +197,18 @@ impl DevCluster {
                 .collect(),
         );
 
-        let mut listeners = Vec::new();
-        for (index, _) in LAYOUT.iter().enumerate() {
-            let port = if options.base_port == 0 {
+        let port = |offset: u16, index: usize| {
+            if options.base_port == 0 {
                 0
             } else {
-                options.base_port + index as u16
-            };
-            listeners.push(bind(port).await?);
+                options.base_port + offset + index as u16
+            }
+        };
+        let mut listeners = Vec::new();
+        let mut metrics_listeners = Vec::new();
+        for (index, _) in LAYOUT.iter().enumerate() {
+            listeners.push(bind(port(0, index)).await?);
+            metrics_listeners.push(bind(port(METRICS_PORT_OFFSET, index)).await?);
         }
         let api_addresses: Vec<String> = listeners
             .iter()
@@ -213,11 +224,7 @@ impl DevCluster {
             let mut store = StoreConfig::new(data_dir.join(name));
             store.cache_capacity_bytes = DEV_CACHE_BYTES;
             store.event_revisions_retained = options.event_revisions_retained;
-            let raft_port = if options.base_port == 0 {
-                0
-            } else {
-                options.base_port + RAFT_PORT_OFFSET + index as u16
-            };
+            let raft_port = port(RAFT_PORT_OFFSET, index);
             let mut config = NodeConfig::new(
                 node_id,
                 site,
@@ -266,8 +273,21 @@ impl DevCluster {
         handles[0] = Some(Arc::new(first));
 
         let mut nodes = Vec::new();
-        for ((index, handle), listener) in handles.into_iter().enumerate().zip(listeners) {
+        for (((index, handle), listener), metrics_listener) in handles
+            .into_iter()
+            .enumerate()
+            .zip(listeners)
+            .zip(metrics_listeners)
+        {
             let handle = handle.expect("every node started");
+            let metrics = MetricsEndpoint::start_with_listener(
+                Arc::clone(handle.metrics_registry()),
+                metrics_listener,
+            )
+            .map_err(|error| DevError::Start {
+                name: LAYOUT[index].1,
+                message: error.to_string(),
+            })?;
             let api = switchyard_api::start_with_listener(
                 Arc::clone(&handle),
                 api_config.clone(),
@@ -282,6 +302,7 @@ impl DevCluster {
                 name: LAYOUT[index].1,
                 node: handle,
                 api,
+                metrics,
             });
         }
         let cluster = DevCluster {
@@ -395,13 +416,19 @@ impl DevCluster {
             .collect()
     }
 
-    /// Stops every node: public APIs first, then Raft.
+    /// The metrics endpoint of every node, as `http://host:port/metrics`.
+    pub fn metrics_urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|node| node.metrics.url()).collect()
+    }
+
+    /// Stops every node: public APIs first, then Raft, then the metrics endpoints.
     pub async fn shutdown(self) {
         for node in &self.nodes {
             node.node.shutdown().await.ok();
         }
         for node in self.nodes {
             node.api.shutdown().await;
+            node.metrics.shutdown().await;
         }
     }
 
@@ -429,18 +456,19 @@ impl DevCluster {
         );
         let _ = writeln!(
             text,
-            "  {:<4} {:<10} {:<8} {:<22} {:<22}",
-            "id", "node", "site", "public API", "raft"
+            "  {:<4} {:<10} {:<8} {:<22} {:<22} {:<22}",
+            "id", "node", "site", "public API", "raft", "metrics"
         );
         for node in &self.nodes {
             let _ = writeln!(
                 text,
-                "  {:<4} {:<10} {:<8} {:<22} {:<22}",
+                "  {:<4} {:<10} {:<8} {:<22} {:<22} {:<22}",
                 node.node.node_id(),
                 node.name,
                 node.node.site().to_string(),
                 node.api.local_address().to_string(),
-                node.node.raft_address().to_string()
+                node.node.raft_address().to_string(),
+                node.metrics.local_address().to_string()
             );
         }
         let _ = writeln!(text, "\nleader: {leader}");
@@ -501,6 +529,7 @@ impl DevCluster {
             text,
             "  grpcurl -plaintext -H 'authorization: Bearer dev-{retailer}' -d '{{\"supply_point_number\":\"{example}\"}}' {endpoint} switchyard.v1.ParticipantService/LookUpSupplyPoint"
         );
+        let _ = writeln!(text, "  curl -s {}", self.nodes[0].metrics.url());
         text
     }
 }

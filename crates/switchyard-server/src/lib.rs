@@ -8,6 +8,8 @@
 //!   validated with errors that name the key;
 //! - `serve.rs`: start-up (node, then public API), the shutdown signal, the graceful stop;
 //! - `dev.rs`: the development cluster — five nodes on loopback, sample data, tokens;
+//! - `metrics_endpoint.rs`: `GET /metrics` on its own port (`[metrics]`), the node's registry in
+//!   the Prometheus text format;
 //! - `recovery.rs`: offline restore from a backup and the forced disaster cutover;
 //! - `logging.rs`: the tracing subscriber (text or JSON), installed only by the binary;
 //! - `main.rs`: the `switchyard` command line, thin.
@@ -15,6 +17,7 @@
 pub mod config;
 pub mod dev;
 pub mod logging;
+pub mod metrics_endpoint;
 pub mod recovery;
 pub mod serve;
 

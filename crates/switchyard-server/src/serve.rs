@@ -7,6 +7,7 @@ use switchyard_api::ApiHandle;
 use switchyard_raft::{Node, NodeHandle};
 
 use crate::config::ServerConfig;
+use crate::metrics_endpoint::MetricsEndpoint;
 
 /// Why serving ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -17,27 +18,36 @@ pub enum ServeError {
     Start(String),
     #[error("the public API did not start: {0}")]
     Api(#[from] switchyard_api::ApiError),
+    #[error("the metrics endpoint did not start: {0}")]
+    Metrics(#[from] crate::metrics_endpoint::MetricsEndpointError),
     #[error("the node did not stop cleanly: {0}")]
     Stop(String),
 }
 
-/// A running node and, when configured, its public API.
+/// A running node and, when configured, its public API and metrics endpoint.
 #[derive(Debug)]
 pub struct Running {
     pub node: Arc<NodeHandle>,
     pub api: Option<ApiHandle>,
+    pub metrics: Option<MetricsEndpoint>,
 }
 
 impl Running {
-    /// Stops the public API first (callers move to other nodes), then the node.
+    /// Stops the public API first (callers move to other nodes), then the node, then the
+    /// metrics endpoint (scrapes see the node stop).
     pub async fn shutdown(self) -> Result<(), ServeError> {
         if let Some(api) = self.api {
             api.shutdown().await;
         }
-        self.node
+        let stopped = self
+            .node
             .shutdown()
             .await
-            .map_err(|error| ServeError::Stop(error.to_string()))
+            .map_err(|error| ServeError::Stop(error.to_string()));
+        if let Some(metrics) = self.metrics {
+            metrics.shutdown().await;
+        }
+        stopped
     }
 }
 
@@ -55,6 +65,11 @@ pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
         .as_ref()
         .map(|api| api.api_config())
         .transpose()?;
+    let metrics_listen = config
+        .metrics
+        .as_ref()
+        .map(|metrics| metrics.listen_address())
+        .transpose()?;
     let handle = Arc::new(
         Node::start(node_config)
             .await
@@ -66,6 +81,18 @@ pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
         raft_address = %handle.raft_address(),
         "node started"
     );
+    let metrics = match metrics_listen {
+        Some(listen) => {
+            match MetricsEndpoint::start(Arc::clone(handle.metrics_registry()), listen).await {
+                Ok(metrics) => Some(metrics),
+                Err(error) => {
+                    handle.shutdown().await.ok();
+                    return Err(error.into());
+                }
+            }
+        }
+        None => None,
+    };
     let api = match api {
         Some((listen, api_config)) => {
             match switchyard_api::start(Arc::clone(&handle), api_config, listen).await {
@@ -84,7 +111,11 @@ pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
             None
         }
     };
-    Ok(Running { node: handle, api })
+    Ok(Running {
+        node: handle,
+        api,
+        metrics,
+    })
 }
 
 /// Serves until `stop` completes, then shuts the node down gracefully: the public API stops,

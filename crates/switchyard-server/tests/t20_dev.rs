@@ -1,7 +1,9 @@
 //! `switchyard dev`, the README's main job, as a user runs it: the binary starts five nodes on
 //! loopback with sample data, prints the endpoints, the development tokens and examples, and
 //! says it is ready; `swctl` then looks a supply point up through any node, lists the
-//! participants as JSON, and refuses a bad token; Ctrl-C stops everything with exit code 0.
+//! participants as JSON, and refuses a bad token; every node's metrics endpoint, printed in the
+//! banner, answers (one node leading, the look-up counted); Ctrl-C stops everything with exit
+//! code 0.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,6 +28,7 @@ async fn swctl(args: &[&str]) -> (u8, String, String) {
     )
 }
 
+/// `switchyard dev` as in the README: ready banner, swctl through it, metrics per node, Ctrl-C.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switchyard_dev_serves_swctl_and_stops_on_ctrl_c() {
     let mut child = Command::new(BINARY)
@@ -123,6 +126,36 @@ async fn switchyard_dev_serves_swctl_and_stops_on_ctrl_c() {
         err.contains("UNAUTHENTICATED") || err.contains("unauthenticated"),
         "{err}"
     );
+
+    // The banner's metrics column: one endpoint per node, exactly one of them leading, and the
+    // look-up above counted on some node.
+    let metrics: Vec<std::net::SocketAddr> = banner
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let node = ["tokyo-1", "tokyo-2", "osaka-1", "osaka-2", "witness-1"];
+            (words.len() == 6 && node.contains(&words[1])).then(|| words[5].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(metrics.len(), 5, "a metrics endpoint per node:\n{banner}");
+    assert!(
+        banner.contains("/metrics"),
+        "the banner shows how to scrape"
+    );
+    let mut leaders = 0.0;
+    let mut look_ups = 0.0;
+    for address in &metrics {
+        let scraped = switchyard_testkit::scrape::scrape(*address)
+            .await
+            .expect("every node serves its metrics");
+        leaders += scraped.sum("switchyard_raft_is_leader", &[]);
+        look_ups += scraped.sum(
+            "switchyard_rpc_requests_total",
+            &[("method", "LookUpSupplyPoint"), ("code", "OK")],
+        );
+    }
+    assert_eq!(leaders, 1.0, "exactly one node leads");
+    assert!(look_ups >= 1.0, "the look-up was counted");
 
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

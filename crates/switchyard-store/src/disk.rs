@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::StoreError;
+use crate::metrics::DiskMetrics;
 
 /// How hard a write is pushed to the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -165,16 +166,18 @@ pub(crate) struct Disk {
     stall_bound: Duration,
     health: Health,
     stall: StallPoint,
+    metrics: DiskMetrics,
 }
 
 impl Disk {
     /// Opens (or creates) the database in `path`, with `cache_capacity_bytes` of page cache,
-    /// reporting stalls to `health`.
+    /// reporting stalls to `health` and every sync's time to `metrics`.
     pub(crate) fn open(
         config: &StoreConfig,
         path: PathBuf,
         cache_capacity_bytes: u64,
         health: Health,
+        metrics: DiskMetrics,
     ) -> Result<Arc<Disk>, StoreError> {
         let config = &StoreConfig {
             path,
@@ -208,6 +211,7 @@ impl Disk {
             stall_bound: config.flush_stall_bound,
             health,
             stall: StallPoint::default(),
+            metrics,
         };
         // The files sled just created must survive power loss too.
         disk.sync_blocking().map_err(|source| StoreError::Open {
@@ -281,10 +285,12 @@ impl Disk {
                     bound_ms = self.stall_bound.as_millis() as u64,
                     "disk sync stalled; marking this node unhealthy"
                 );
+                self.metrics.stalls.inc();
                 self.health.set(DiskHealth::Stalled { since: started });
                 task.await
             }
         };
+        self.metrics.flush_duration.observe(started.elapsed());
         let result = joined.map_err(io::Error::other)?;
         if result.is_ok() {
             if !self.health.is_healthy() {

@@ -13,6 +13,7 @@
 //!   installed by generation;
 //! - `snapshot.rs`: the snapshot file format and its chunked transfer;
 //! - `audit.rs`: the node-local audit log of facility look-ups;
+//! - `metrics.rs`: what the store measures (syncs, stalls, applies) on the node's registry;
 //! - `codec.rs`, `error.rs`: encoding and errors.
 
 mod audit;
@@ -20,6 +21,7 @@ mod codec;
 mod disk;
 mod error;
 mod log_store;
+mod metrics;
 mod snapshot;
 mod state_machine;
 mod types;
@@ -54,17 +56,34 @@ pub struct Store {
 const LOG_CACHE_SHARE_DIVISOR: u64 = 4;
 
 impl Store {
-    /// Opens (or creates) the store in `config.path`.
+    /// Opens (or creates) the store in `config.path`, its measurements exposed nowhere (offline
+    /// tools, tests).
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        Store::open_measured(config, &switchyard_metrics::Registry::unexposed())
+    }
+
+    /// Opens (or creates) the store in `config.path`, measuring its syncs, stalls and applies on
+    /// `registry` (the node's).
+    pub fn open_measured(
+        config: &StoreConfig,
+        registry: &switchyard_metrics::Registry,
+    ) -> Result<Store, StoreError> {
         let health = Health::new();
+        let metrics = metrics::StoreMetrics::register(registry, health.clone());
         let log_cache = config.cache_capacity_bytes / LOG_CACHE_SHARE_DIVISOR;
-        let log_disk =
-            disk::Disk::open(config, config.path.join("log"), log_cache, health.clone())?;
+        let log_disk = disk::Disk::open(
+            config,
+            config.path.join("log"),
+            log_cache,
+            health.clone(),
+            metrics.disk(metrics::LOG_DISK),
+        )?;
         let state_disk = disk::Disk::open(
             config,
             config.path.join("state"),
             config.cache_capacity_bytes - log_cache,
             health.clone(),
+            metrics.disk(metrics::STATE_DISK),
         )?;
         Ok(Store {
             log: LogStore::open(Arc::clone(&log_disk))?,
@@ -72,6 +91,7 @@ impl Store {
                 Arc::clone(&state_disk),
                 config.event_revisions_retained,
                 config.path.join("snapshots"),
+                metrics.apply_duration.clone(),
             )?,
             audit: LookupAuditLog::open(&state_disk)?,
             health,

@@ -484,6 +484,8 @@ pub struct StateMachine {
     apply_lock: Arc<tokio::sync::Mutex<()>>,
     snapshot_directory: PathBuf,
     retention: EventRetention,
+    /// Time to apply each entry (`switchyard_apply_duration_seconds`).
+    apply_duration: switchyard_metrics::DurationHistogram,
 }
 
 /// Where the current snapshot is, as recorded in the store's own metadata.
@@ -499,6 +501,7 @@ impl StateMachine {
         disk: Arc<Disk>,
         event_revisions_retained: u64,
         snapshot_directory: PathBuf,
+        apply_duration: switchyard_metrics::DurationHistogram,
     ) -> io::Result<StateMachine> {
         let store_meta = disk.db.open_tree("store_meta").map_err(sled_error)?;
         let generation = match store_meta.get(STORE_GENERATION).map_err(sled_error)? {
@@ -540,6 +543,7 @@ impl StateMachine {
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
             snapshot_directory,
             retention: EventRetention::new(event_revisions_retained),
+            apply_duration,
         })
     }
 
@@ -980,11 +984,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 // node's network and API tasks go on meanwhile.
                 let entries = std::mem::take(&mut batch);
                 let trees = Arc::clone(&trees);
+                let started = std::time::Instant::now();
                 let answers = tokio::task::spawn_blocking(move || {
                     Self::apply_batch(&trees, retention, entries)
                 })
                 .await
                 .map_err(io::Error::other)??;
+                // Every entry of the batch took as long as its batch to be applied.
+                let took = started.elapsed();
+                for _ in 0..answers.len() {
+                    self.apply_duration.observe(took);
+                }
                 for (responder, answer) in responders.drain(..).zip(answers) {
                     if let Some(responder) = responder {
                         responder.send(answer);

@@ -19,6 +19,8 @@
 //! - `failover.rs`: continuous writes through the client library against a process cluster,
 //!   and the planned-failover, leader-kill and site-loss trials measured under them (behind
 //!   `bin/switchyard_failover.rs` and the server's failover tests);
+//! - `scrape.rs`: a metrics endpoint scraped as Prometheus does (plain HTTP/1.1 `GET
+//!   /metrics`), the text format parsed into samples;
 //! - `chaos/`: the checkers of recorded histories — linearizability per supply point
 //!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
@@ -32,4 +34,5 @@ pub mod load;
 pub mod memory;
 pub mod procs;
 pub mod proxy;
+pub mod scrape;
 pub mod workload;
