@@ -1,7 +1,7 @@
 //! The sled state machine against the domain's reference: applying a recorded scenario gives the
 //! same state hash as `MemoryState`; the state survives a reopen; snapshots round-trip between
-//! directories and refuse corruption; events carry their revisions; look-ups are audited; a
-//! stalled disk is reported.
+//! directories, read back as the same domain records, and refuse corruption; events carry their
+//! revisions; look-ups are audited; a stalled disk is reported.
 
 use std::time::Duration;
 
@@ -9,10 +9,13 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{RaftLogStorage, RaftStateMachine};
 use openraft::{RaftSnapshotBuilder, testing};
 use switchyard_domain::scenario::{Scenario, ScenarioConfig};
-use switchyard_domain::{EventKind, PartyId, SupplyPointNumber, Timestamp, VersionedEnvelope};
+use switchyard_domain::{
+    Changes, EventKind, MemoryState, PartyId, SupplyPointNumber, Timestamp, VersionedEnvelope,
+};
 use switchyard_store::alias::Entry;
 use switchyard_store::{
     DiskHealth, LookupAudit, StateMachine, Store, StoreConfig, StoreRequest, TypeConfig,
+    read_snapshot_contents,
 };
 
 fn entries_for(scenario: &Scenario, first_index: u64) -> Vec<Entry> {
@@ -128,6 +131,30 @@ async fn snapshot_round_trip() {
         reopened.state_machine.state_hash().unwrap(),
         scenario.state.state_hash()
     );
+}
+
+/// A snapshot file read back as domain records is the applied state: the records rebuild a
+/// state with the reference's hash, the events are the reference's events, and the applied
+/// index is the last entry's.
+#[tokio::test]
+async fn snapshot_contents_are_the_state() {
+    let scenario = scenario();
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&StoreConfig::new(directory.path())).unwrap();
+    apply(&mut store.state_machine, entries_for(&scenario, 1)).await;
+    let snapshot = store.state_machine.build_snapshot().await.unwrap();
+    let contents = read_snapshot_contents(&snapshot.snapshot.path).unwrap();
+    assert_eq!(contents.last_applied_index, scenario.log.len() as u64);
+    let mut rebuilt = MemoryState::default();
+    rebuilt.apply(
+        &Changes {
+            writes: contents.records.clone(),
+            events: Vec::new(),
+        },
+        contents.last_applied_index,
+    );
+    assert_eq!(rebuilt.state_hash(), scenario.state.state_hash());
+    assert_eq!(contents.events, scenario.state.events);
 }
 
 /// A snapshot file with one flipped byte is refused and the receiver's state stays as it was.
