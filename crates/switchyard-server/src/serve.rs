@@ -66,6 +66,8 @@ pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
         raft_address = %handle.raft_address(),
         "node started"
     );
+    #[cfg(feature = "fault-injection")]
+    crate::fault_control::start(&handle);
     let api = match api {
         Some((listen, api_config)) => {
             match switchyard_api::start(Arc::clone(&handle), api_config, listen).await {
