@@ -471,6 +471,11 @@ pub struct StateMachine {
     /// Held while applying, building a snapshot or installing one: a snapshot is a consistent
     /// copy because nothing applies while it is taken (sled has no point-in-time iterator).
     apply_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Held shared by [`StateMachine::read`] for the whole read and exclusively by each entry's
+    /// commit (and by the flip to an installed snapshot): sled reads each key atomically but a
+    /// read of several keys is no snapshot, so without it a read could see half of what an entry
+    /// changed, and could not say which revision it saw.
+    read_lock: Arc<std::sync::RwLock<()>>,
     snapshot_directory: PathBuf,
     retention: EventRetention,
 }
@@ -527,6 +532,7 @@ impl StateMachine {
             store_meta,
             trees: Arc::new(RwLock::new(Arc::new(trees))),
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
+            read_lock: Arc::new(std::sync::RwLock::new(())),
             snapshot_directory,
             retention: EventRetention::new(event_revisions_retained),
         })
@@ -536,14 +542,30 @@ impl StateMachine {
         Arc::clone(&self.trees.read().expect("state trees lock"))
     }
 
-    /// Runs `read` against the current state. Reads see every applied entry.
+    /// Runs `read` against the current state. Reads see every applied entry, and only whole
+    /// entries.
     pub fn read<T>(&self, read: impl FnOnce(&dyn StateView) -> T) -> io::Result<T> {
+        self.read_with_revision(read).map(|(result, _)| result)
+    }
+
+    /// Like [`StateMachine::read`], and also returns the revision of the state it read: the
+    /// index of the last entry applied (0 before the first). No entry commits while `read` runs,
+    /// so what it saw is exactly the state after that entry.
+    pub fn read_with_revision<T>(
+        &self,
+        read: impl FnOnce(&dyn StateView) -> T,
+    ) -> io::Result<(T, u64)> {
+        let _reading = self
+            .read_lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let trees = self.current();
+        let revision = trees.last_applied()?.map_or(0, |log_id| log_id.index());
         let view = SledView::new(&trees);
         let result = read(&view);
         match view.take_error() {
             Some(error) => Err(error),
-            None => Ok(result),
+            None => Ok((result, revision)),
         }
     }
 
@@ -922,14 +944,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     membership = Some((new_membership, retired));
                 }
             }
-            Self::commit(
-                &trees,
-                &writes,
-                &log_id,
-                membership
-                    .as_ref()
-                    .map(|(membership, retired)| (membership, retired)),
-            )?;
+            {
+                let _committing = self
+                    .read_lock
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Self::commit(
+                    &trees,
+                    &writes,
+                    &log_id,
+                    membership
+                        .as_ref()
+                        .map(|(membership, retired)| (membership, retired)),
+                )?;
+            }
             Self::prune_events(&trees, self.retention, revision)?;
             if let Some(responder) = responder {
                 responder.send(response);
@@ -998,8 +1026,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .insert(STORE_GENERATION, encode(&generation)?)
             .map_err(sled_error)?;
         self.disk.sync().await?;
-        *self.trees.write().expect("state trees lock") = Arc::new(loaded);
-        StateTrees::drop_from(&self.disk.db, old.generation).map_err(io::Error::other)?;
+        {
+            let _flipping = self
+                .read_lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *self.trees.write().expect("state trees lock") = Arc::new(loaded);
+            StateTrees::drop_from(&self.disk.db, old.generation).map_err(io::Error::other)?;
+        }
         // Keep a copy of the installed file as the current snapshot, under a name of our own
         // (a hard link where possible); the caller's file is left as it was.
         let kept = self.snapshot_path(meta.last_log_id.as_ref(), "installed");
