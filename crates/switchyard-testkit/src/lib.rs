@@ -16,8 +16,9 @@
 //! - `procs/`: real `switchyard serve` processes (five nodes, or two-site 3 + 2), every
 //!   node-to-node link through its own proxy (the nodes' `peer-dial-overrides`), with kill,
 //!   pause, restart, partitions and bounded waits;
-//! - `chaos/`: the checkers of recorded histories — linearizability per supply point
-//!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
+//! - `chaos/`: the chaos suite — a seeded runner (nemesis, workload, every replica's final
+//!   state) over `procs/`, and the checkers of recorded histories: linearizability per supply
+//!   point (stateright), acknowledged writes, retries, watch streams, replica invariants, time;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
 
 pub mod chaos;

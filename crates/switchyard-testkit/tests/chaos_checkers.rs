@@ -2,7 +2,7 @@
 //! match, a retry applied twice, a watch gap and a watch duplicate are each reported; valid
 //! concurrent histories (with unknown outcomes that did and did not take effect) pass; and
 //! histories recorded from sequential runs of the real rules, with stretched intervals and lost
-//! answers, always pass.
+//! answers, always pass; a replica whose timestamps go back is reported.
 
 use proptest::prelude::*;
 use switchyard_domain::fixtures::{self, R1, R2, R3, World};
@@ -10,13 +10,14 @@ use switchyard_domain::generator::SplitMix64;
 use switchyard_domain::{
     ApplicationNumber, ApplicationState, Command, Date, Envelope, NgReason, NgReasons, PartyId,
     Procedure, ProcedureRequest, RequestId, RetailerCode, StopOnBehalfNumber, StopOnBehalfState,
-    SupplyPointNumber, Verdict, decide,
+    SupplyPointNumber, Timestamp, Verdict, decide,
 };
 use switchyard_testkit::chaos::{
     ApplicationAnswer, ApplicationInProgress, Checker, EventPosition, History, InitialPoint,
     LookUpResult, Observed, ObservedSupply, Operation, OperationRecord, Outcome, ReadConsistency,
     Refusal, ReplicaFinalState, Report, StopOnBehalfAnswer, WatchConnection, WatchStream, check,
-    check_acknowledged_writes, check_linearizability, check_retries, check_watch_streams,
+    check_acknowledged_writes, check_linearizability, check_retries, check_timestamps,
+    check_watch_streams,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1219,6 +1220,50 @@ proptest! {
         let report = check(&run.history, &[replica, other]);
         prop_assert!(report.is_ok(), "seed {seed}:\n{report}");
     }
+}
+
+/// Time that went back inside a replica is reported: a recorded run's final state changed so
+/// that the last application was submitted before the first one, and another whose clock is
+/// behind the timestamps it holds. The unchanged state passes.
+#[test]
+fn time_going_back_in_a_replica_is_reported() {
+    let run = (0..16u64)
+        .map(|seed| recorded_run(seed, 60, false))
+        .find(|run| run.world.state.applications.len() >= 2)
+        .expect("a recorded run with two applications");
+    let state = &run.world.state;
+    let clean = check_timestamps(
+        &run.history,
+        &[ReplicaFinalState::from_memory_state("tokyo-1", state)],
+    );
+    assert!(clean.is_ok(), "{clean}");
+
+    let mut earlier = state.clone();
+    let first = earlier
+        .applications
+        .values()
+        .next()
+        .expect("two applications")
+        .submitted_at;
+    let last = earlier
+        .applications
+        .values_mut()
+        .last()
+        .expect("two applications");
+    last.submitted_at = Timestamp(first.milliseconds() - 1);
+    let report = check_timestamps(
+        &run.history,
+        &[ReplicaFinalState::from_memory_state("osaka-1", &earlier)],
+    );
+    assert_reports(&report, Checker::TimeWentBack, &["osaka-1", "submitted at"]);
+
+    let mut behind = state.clone();
+    behind.clock = Some(Timestamp(0));
+    let report = check_timestamps(
+        &run.history,
+        &[ReplicaFinalState::from_memory_state("witness-1", &behind)],
+    );
+    assert_reports(&report, Checker::TimeWentBack, &["witness-1", "clock"]);
 }
 
 /// Recorded runs of fixed seeds, each changed in one place: the last look-up that saw a retailer
