@@ -18,7 +18,8 @@
 //! Every run prints its seed and the command that replays it; `CHAOS_SECONDS` lengthens the
 //! fault schedule (30 s by default) for local soak runs. A failing run keeps its directory with
 //! the history, the replicas and the report as files, and the suite fails listing every failing
-//! run.
+//! run; `CHAOS_RECHECK=<that directory>/chaos` checks the saved files again (after a change to
+//! the checkers) without running anything.
 
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,10 @@ fn selected_runs() -> Result<Vec<(Scenario, u64, String)>, String> {
 /// and the kept run directory if any checker objects.
 #[test]
 fn chaos_runs_find_no_violation() {
+    if let Some(directory) = variable("CHAOS_RECHECK") {
+        recheck(std::path::Path::new(&directory));
+        return;
+    }
     let runs = selected_runs().unwrap_or_else(|error| panic!("{error}"));
     if runs.is_empty() {
         eprintln!(
@@ -212,4 +217,20 @@ fn chaos_runs_find_no_violation() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// Checks a failing run's saved history and replicas again.
+fn recheck(directory: &std::path::Path) {
+    let read = |name: &str| {
+        let path = directory.join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    };
+    let history: switchyard_testkit::chaos::History =
+        serde_json::from_str(&read("history.json")).expect("a saved history");
+    let replicas: Vec<switchyard_testkit::chaos::ReplicaFinalState> =
+        serde_json::from_str(&read("replicas.json")).expect("saved replicas");
+    let report = switchyard_testkit::chaos::check(&history, &replicas);
+    eprintln!("{report}");
+    assert!(report.is_ok(), "the saved run still fails its checks");
 }

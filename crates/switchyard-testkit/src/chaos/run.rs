@@ -121,7 +121,7 @@ impl RunOutcome {
 /// The command that replays one run.
 pub fn replay_command(scenario: &str, seed: u64) -> String {
     format!(
-        "CHAOS_SEED={seed} CHAOS_SCENARIOS={scenario} cargo test -p switchyard-server --test t90_chaos -- --nocapture"
+        "CHAOS_SEED={seed} CHAOS_SCENARIOS={scenario} cargo test --workspace --test t90_chaos -- --nocapture"
     )
 }
 
