@@ -24,6 +24,8 @@ use tokio::time::Instant;
 use crate::procs::{HarnessError, NodeFaults, ProcessCluster, ProcessState, request};
 use crate::proxy::Delay;
 
+/// What a node logs when a disk sync outlasts its stall bound (`switchyard-store`'s `disk.rs`).
+const STALL_NOTICED: &str = "disk sync stalled; marking this node unhealthy";
 /// How long the nemesis waits for a leader before it picks a target without one.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
 /// Deadline of a planned leadership transfer (the clock-behind fault).
@@ -196,6 +198,8 @@ pub enum Undo {
 pub struct Nemesis {
     started: Instant,
     records: Vec<FaultRecord>,
+    /// Stalls each node's log reported so far.
+    stalls_noticed: std::collections::BTreeMap<NodeId, usize>,
 }
 
 impl Nemesis {
@@ -204,6 +208,7 @@ impl Nemesis {
         Nemesis {
             started,
             records: Vec::new(),
+            stalls_noticed: std::collections::BTreeMap::new(),
         }
     }
 
@@ -446,6 +451,23 @@ impl Nemesis {
         let healed_at_ns = self.now_ns();
         if let Some(record) = self.records.last_mut() {
             record.healed_at_ns = healed_at_ns;
+            if let (FaultKind::StorageStall, Undo::ClearFaults(node)) = (record.kind, undo) {
+                // Evidence that the fault bit: the node's own log says it saw its disk stall.
+                let log = std::fs::read_to_string(cluster.log_path(node)).unwrap_or_default();
+                let reported = log.matches(STALL_NOTICED).count();
+                let before = self.stalls_noticed.insert(node, reported).unwrap_or(0);
+                let verdict = if reported > before {
+                    "the node marked itself unhealthy"
+                } else {
+                    "not noticed within the fault"
+                };
+                eprintln!(
+                    "chaos: [{}] storage-stall of {} released: {verdict}",
+                    super::report::seconds(healed_at_ns),
+                    cluster.name(node)
+                );
+                record.description.push_str(&format!(" ({verdict})"));
+            }
         }
         Ok(())
     }

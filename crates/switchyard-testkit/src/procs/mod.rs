@@ -709,6 +709,11 @@ impl ProcessCluster {
         Ok(())
     }
 
+    /// The file `node_id`'s process writes its logs (stderr) to, every start appended.
+    pub fn log_path(&self, node_id: NodeId) -> PathBuf {
+        self.node(node_id).stderr_path()
+    }
+
     /// The faults `node_id`'s control file asks for.
     pub fn faults(&self, node_id: NodeId) -> NodeFaults {
         self.node(node_id).faults
