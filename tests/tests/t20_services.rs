@@ -391,6 +391,83 @@ async fn a_watch_resumes_on_another_node_after_the_leader_dies() {
     services.shutdown().await;
 }
 
+/// A retailer's live stream on a busy cluster still gets a progress message within the
+/// progress interval: other retailers' switch-outs (events the watcher may not see) keep the
+/// node applying for longer than the interval, and the stream must not stay silent meanwhile
+/// (a client takes a silent stream for a dead one). Found by the chaos suite's watchers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_stream_gets_progress_while_the_cluster_is_busy() {
+    let services = Services::start(500).await;
+    let watcher = services.data.retailers[0].party.to_string();
+    let mut stream = services
+        .participant("osaka-1", Some(&watcher))
+        .await
+        .watch_events(v1::WatchEventsRequest {
+            start_revision: 0,
+            start_index_in_revision: 0,
+        })
+        .await
+        .expect("a live watch")
+        .into_inner();
+    let opening = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the opening message arrives at once")
+        .expect("the stream is open")
+        .expect("no error");
+    assert!(opening.events.is_empty());
+    let interval =
+        Duration::from_millis(switchyard_proto::limits::WATCH_EVENTS_PROGRESS_INTERVAL_MS);
+    let busy_until = tokio::time::Instant::now() + interval + Duration::from_secs(4);
+    let writer = async {
+        let mut written = 0usize;
+        let mut skip = 0usize;
+        while tokio::time::Instant::now() < busy_until {
+            let (point, retailer) = services.supplied_point(skip);
+            skip += 1;
+            if retailer == watcher {
+                continue;
+            }
+            services
+                .participant("tokyo-1", Some(&retailer))
+                .await
+                .submit_application(v1::SubmitApplicationRequest {
+                    request_id: format!("busy-{skip}"),
+                    supply_point_number: point.number.to_string(),
+                    effective_date: days_ahead(30),
+                    request: Some(switch_out()),
+                })
+                .await
+                .expect("a switch-out the watcher may not see");
+            written += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        written
+    };
+    let reader = async {
+        let started = tokio::time::Instant::now();
+        let message = tokio::time::timeout(interval + Duration::from_secs(3), stream.next())
+            .await
+            .expect("a progress message within the interval, busy cluster or not")
+            .expect("the stream is open")
+            .expect("no error");
+        (message, started.elapsed())
+    };
+    let (written, (progress, waited)) = tokio::join!(writer, reader);
+    assert!(written > 10, "the cluster was kept busy: {written} writes");
+    assert!(
+        progress.events.is_empty(),
+        "the watcher sees none of those events: {progress:?}"
+    );
+    assert!(
+        progress.applied_revision > opening.applied_revision,
+        "the progress message covers the entries applied meanwhile: {} after {}",
+        progress.applied_revision,
+        opening.applied_revision
+    );
+    eprintln!("progress after {waited:?} on a busy cluster ({written} writes by others)");
+    services.shutdown().await;
+}
+
 /// With a short event history (20 revisions), a watch from the first revision is refused with
 /// OUT_OF_RANGE naming the oldest available revision, in the message and in metadata; a watch
 /// from that revision is served.

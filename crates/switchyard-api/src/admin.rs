@@ -479,8 +479,8 @@ impl AdminService for Admin {
             request.into_inner().consistency,
             Consistency::Linearizable,
         )?;
-        let served_at = self.context.prepare_read(consistency).await?;
-        let policy = self.context.read(|view| view.policy())?;
+        self.context.prepare_read(consistency).await?;
+        let (policy, served_at) = self.context.read_with_revision(|view| view.policy())?;
         Ok(Response::new(admin::GetPolicyResponse {
             policy: Some(policy.into()),
             served_at_revision: served_at,

@@ -96,6 +96,21 @@ impl Context {
             .read(read)
             .map_err(|error| status::local_disk(&error))
     }
+
+    /// Runs `read` against this node's applied state and returns, with what it read, the
+    /// revision of that state: the `served_at_revision` to report. It is at or after the
+    /// revision [`Context::prepare_read`] returned — entries applied meanwhile are in what was
+    /// read, so reporting the prepared revision instead would understate it.
+    pub(crate) fn read_with_revision<T>(
+        &self,
+        read: impl FnOnce(&dyn StateView) -> T,
+    ) -> Result<(T, u64), Status> {
+        self.node
+            .store()
+            .state_machine
+            .read_with_revision(read)
+            .map_err(|error| status::local_disk(&error))
+    }
 }
 
 /// Now, by this node's clock (for dates shown to callers, never for entries).

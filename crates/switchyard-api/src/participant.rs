@@ -95,8 +95,8 @@ impl ParticipantService for Participant {
         let context = &self.context;
         let caller = context.admit(&request)?;
         let query = LookUpSupplyPointQuery::try_from(request.into_inner())?;
-        let served_at = context.prepare_read(query.consistency).await?;
-        let found = context.read(|view| {
+        context.prepare_read(query.consistency).await?;
+        let (found, served_at) = context.read_with_revision(|view| {
             view.supply_point(&query.supply_point).map(|point| {
                 let applications: Vec<_> = point
                     .open_applications
@@ -259,8 +259,9 @@ impl ParticipantService for Participant {
         let context = &self.context;
         let caller = context.admit(&request)?;
         let query = GetStopOnBehalfQuery::try_from(request.into_inner())?;
-        let served_at = context.prepare_read(query.consistency).await?;
-        let found = context.read(|view| view.stop_on_behalf(query.number))?;
+        context.prepare_read(query.consistency).await?;
+        let (found, served_at) =
+            context.read_with_revision(|view| view.stop_on_behalf(query.number))?;
         // A request the caller may not see is reported as absent: its existence is not the
         // caller's business either.
         match found.filter(|request| caller.sees_stop_on_behalf(request)) {
@@ -333,8 +334,9 @@ impl ParticipantService for Participant {
         let context = &self.context;
         let caller = context.admit(&request)?;
         let query = GetApplicationQuery::try_from(request.into_inner())?;
-        let served_at = context.prepare_read(query.consistency).await?;
-        let found = context.read(|view| view.application(query.number))?;
+        context.prepare_read(query.consistency).await?;
+        let (found, served_at) =
+            context.read_with_revision(|view| view.application(query.number))?;
         match found.filter(|application| caller.sees_application(application)) {
             Some(application) => Ok(Response::new(v1::GetApplicationResponse {
                 application: Some(application.into()),

@@ -7,8 +7,9 @@
 //!
 //! One task per stream reads the node's event tree from its position, filters by audience and
 //! sends at most [`WATCH_EVENTS_PER_RESPONSE_MAX`] events per message; when it has caught up it
-//! sleeps until the node applies another entry, and sends an empty progress message at least
-//! every [`WATCH_EVENTS_PROGRESS_INTERVAL_MS`]. The channel to the client holds a few messages:
+//! sleeps until the node applies another entry, and sends an empty progress message whenever
+//! [`WATCH_EVENTS_PROGRESS_INTERVAL_MS`] passed without a message — also while the node applies
+//! entries whose events the caller may not see. The channel to the client holds a few messages:
 //! a slow client slows its own task, nobody else.
 
 use std::sync::Arc;
@@ -99,6 +100,10 @@ async fn run(
     if sender.send(Ok(opening)).await.is_err() {
         return Ok(());
     }
+    // When the last message went out. Entries the caller may not see keep a busy node applying
+    // without ever giving this stream an event, so the progress message is due by this clock,
+    // not by the node falling idle.
+    let mut last_sent = tokio::time::Instant::now();
     loop {
         if let Some(reason) = context.node.not_serving_reason() {
             return Err(status::node_error(
@@ -159,16 +164,19 @@ async fn run(
             if sender.send(Ok(message)).await.is_err() {
                 return Ok(());
             }
+            last_sent = tokio::time::Instant::now();
         }
         if !read_all {
             continue;
         }
-        // Caught up: sleep until another entry is applied, or send a progress message.
+        // Caught up: sleep until another entry is applied or a progress message is due, and
+        // send one when it is (also while entries the caller may not see keep arriving).
+        let due_in = progress_interval.saturating_sub(last_sent.elapsed());
         let newer = tokio::select! {
-            newer = context.node.wait_applied_beyond(last_revision, progress_interval) => newer,
+            newer = context.node.wait_applied_beyond(last_revision, due_in) => newer,
             () = sender.closed() => return Ok(()),
         };
-        if newer <= last_revision {
+        if newer <= last_revision || last_sent.elapsed() >= progress_interval {
             let progress = v1::WatchEventsResponse {
                 events: Vec::new(),
                 applied_revision: last_revision,
@@ -176,6 +184,7 @@ async fn run(
             if sender.send(Ok(progress)).await.is_err() {
                 return Ok(());
             }
+            last_sent = tokio::time::Instant::now();
         }
     }
 }

@@ -12,10 +12,14 @@
 //!   the Prometheus text format;
 //! - `recovery.rs`: offline restore from a backup and the forced disaster cutover;
 //! - `logging.rs`: the tracing subscriber (text or JSON), installed only by the binary;
+//! - `fault_control.rs` (feature `fault-injection`, tests only): disk stalls and clock offsets
+//!   set from outside the process, for the chaos suite;
 //! - `main.rs`: the `switchyard` command line, thin.
 
 pub mod config;
 pub mod dev;
+#[cfg(feature = "fault-injection")]
+mod fault_control;
 pub mod logging;
 pub mod metrics_endpoint;
 pub mod recovery;

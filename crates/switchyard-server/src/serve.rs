@@ -93,6 +93,8 @@ pub async fn start(config: &ServerConfig) -> Result<Running, ServeError> {
         }
         None => None,
     };
+    #[cfg(feature = "fault-injection")]
+    crate::fault_control::start(&handle);
     let api = match api {
         Some((listen, api_config)) => {
             match switchyard_api::start(Arc::clone(&handle), api_config, listen).await {

@@ -34,7 +34,8 @@ pub use error::StoreError;
 pub use log_store::{LogStore, READ_ENTRIES_MAX, SYNC_QUEUE_MAX};
 pub use snapshot::{SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, SnapshotFile, SnapshotSink};
 pub use state_machine::{
-    EVENT_REVISIONS_RETAINED, SledView, StateMachine, rewrite_snapshot_membership,
+    EVENT_REVISIONS_RETAINED, SledView, SnapshotContents, StateMachine, read_snapshot_contents,
+    rewrite_snapshot_membership,
 };
 pub use types::{ClusterNode, Site, StoreRequest, StoreResponse, TypeConfig, alias};
 

@@ -234,6 +234,85 @@ pub fn rewrite_snapshot_membership(
     ))
 }
 
+/// What a snapshot file holds, as domain records: what a backup or a replica's state contains,
+/// readable without opening a store (the chaos suite compares replicas this way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotContents {
+    /// The index of the last entry the snapshot includes (0 when it includes none).
+    pub last_applied_index: u64,
+    /// Every record: supply points, applications, stop-on-behalf requests, participants,
+    /// notices, request records, due entries, then policy, counters and clock.
+    pub records: Vec<Write>,
+    /// The retained events, oldest first.
+    pub events: Vec<StoredEvent>,
+}
+
+/// Reads the snapshot file at `path` (verifying it on the way) into domain records.
+pub fn read_snapshot_contents(path: &std::path::Path) -> io::Result<SnapshotContents> {
+    let mut reader = SnapshotReader::open(path)?;
+    let mut contents = SnapshotContents {
+        last_applied_index: 0,
+        records: Vec::new(),
+        events: Vec::new(),
+    };
+    let mut meta_records = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        let value = record.value.as_slice();
+        let write = match usize::from(record.tree) {
+            SUPPLY_POINTS => Write::SupplyPoint(decode(value, "supply point")?),
+            APPLICATIONS => Write::Application(decode(value, "application")?),
+            STOP_ON_BEHALF => Write::StopOnBehalf(decode(value, "stop-on-behalf request")?),
+            PARTICIPANTS => Write::Participant(decode(value, "participant")?),
+            NOTICES => Write::Notice(decode(value, "notice")?),
+            REQUESTS => Write::Request(decode(value, "request record")?),
+            DUE => Write::Due(decode(value, "due entry")?),
+            EVENTS => {
+                let key = record.key.as_slice();
+                if key.len() != 12 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "an event key is not 12 bytes",
+                    ));
+                }
+                contents.events.push(StoredEvent {
+                    revision: u64::from_be_bytes(key[..8].try_into().expect("12-byte keys")),
+                    index: u32::from_be_bytes(key[8..].try_into().expect("12-byte keys")),
+                    event: decode(value, "event")?,
+                });
+                continue;
+            }
+            META => {
+                match record.key.as_slice() {
+                    META_LAST_APPLIED => {
+                        contents.last_applied_index =
+                            decode::<Option<LogId>>(value, "last applied")?
+                                .map_or(0, |log_id| log_id.index());
+                    }
+                    META_POLICY => meta_records.push((0, Write::Policy(decode(value, "policy")?))),
+                    META_COUNTERS => {
+                        meta_records.push((1, Write::Counters(decode(value, "counters")?)));
+                    }
+                    META_CLOCK => meta_records.push((2, Write::Clock(decode(value, "clock")?))),
+                    _ => {}
+                }
+                continue;
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "snapshot names an unknown tree",
+                ));
+            }
+        };
+        contents.records.push(write);
+    }
+    meta_records.sort_by_key(|(order, _)| *order);
+    contents
+        .records
+        .extend(meta_records.into_iter().map(|(_, write)| write));
+    Ok(contents)
+}
+
 /// Every node id a membership names, voters and learners.
 fn member_ids(membership: &StoredMembership) -> BTreeSet<u64> {
     membership.nodes().map(|(id, _node)| *id).collect()
@@ -482,6 +561,11 @@ pub struct StateMachine {
     /// Held while applying, building a snapshot or installing one: a snapshot is a consistent
     /// copy because nothing applies while it is taken (sled has no point-in-time iterator).
     apply_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Held shared by [`StateMachine::read`] for the whole read and exclusively by each entry's
+    /// commit (and by the flip to an installed snapshot): sled reads each key atomically but a
+    /// read of several keys is no snapshot, so without it a read could see half of what an entry
+    /// changed, and could not say which revision it saw.
+    read_lock: Arc<std::sync::RwLock<()>>,
     snapshot_directory: PathBuf,
     retention: EventRetention,
     /// Time to apply each entry (`switchyard_apply_duration_seconds`).
@@ -541,6 +625,7 @@ impl StateMachine {
             store_meta,
             trees: Arc::new(RwLock::new(Arc::new(trees))),
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
+            read_lock: Arc::new(std::sync::RwLock::new(())),
             snapshot_directory,
             retention: EventRetention::new(event_revisions_retained),
             apply_duration,
@@ -551,14 +636,30 @@ impl StateMachine {
         Arc::clone(&self.trees.read().expect("state trees lock"))
     }
 
-    /// Runs `read` against the current state. Reads see every applied entry.
+    /// Runs `read` against the current state. Reads see every applied entry, and only whole
+    /// entries.
     pub fn read<T>(&self, read: impl FnOnce(&dyn StateView) -> T) -> io::Result<T> {
+        self.read_with_revision(read).map(|(result, _)| result)
+    }
+
+    /// Like [`StateMachine::read`], and also returns the revision of the state it read: the
+    /// index of the last entry applied (0 before the first). No entry commits while `read` runs,
+    /// so what it saw is exactly the state after that entry.
+    pub fn read_with_revision<T>(
+        &self,
+        read: impl FnOnce(&dyn StateView) -> T,
+    ) -> io::Result<(T, u64)> {
+        let _reading = self
+            .read_lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let trees = self.current();
+        let revision = trees.last_applied()?.map_or(0, |log_id| log_id.index());
         let view = SledView::new(&trees);
         let result = read(&view);
         match view.take_error() {
             Some(error) => Err(error),
-            None => Ok(result),
+            None => Ok((result, revision)),
         }
     }
 
@@ -801,6 +902,7 @@ impl StateMachine {
     /// whatever the batch boundaries. Returns each entry's answer, in order. Blocking.
     fn apply_batch(
         trees: &StateTrees,
+        read_lock: &std::sync::RwLock<()>,
         retention: EventRetention,
         entries: Vec<Entry>,
     ) -> io::Result<Vec<StoreResponse>> {
@@ -875,7 +977,13 @@ impl StateMachine {
             writes = pending.writes(),
             "applying a batch"
         );
-        Self::commit(trees, &pending)?;
+        {
+            // Reads wait while the batch commits: they see all of it or none of it.
+            let _committing = read_lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Self::commit(trees, &pending)?;
+        }
         if let Some(revision) = prune_at {
             Self::prune_events(trees, retention, revision)?;
         }
@@ -984,9 +1092,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 // node's network and API tasks go on meanwhile.
                 let entries = std::mem::take(&mut batch);
                 let trees = Arc::clone(&trees);
+                let read_lock = Arc::clone(&self.read_lock);
                 let started = std::time::Instant::now();
                 let answers = tokio::task::spawn_blocking(move || {
-                    Self::apply_batch(&trees, retention, entries)
+                    Self::apply_batch(&trees, &read_lock, retention, entries)
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -1067,8 +1176,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .insert(STORE_GENERATION, encode(&generation)?)
             .map_err(sled_error)?;
         self.disk.sync().await?;
-        *self.trees.write().expect("state trees lock") = Arc::new(loaded);
-        StateTrees::drop_from(&self.disk.db, old.generation).map_err(io::Error::other)?;
+        {
+            let _flipping = self
+                .read_lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *self.trees.write().expect("state trees lock") = Arc::new(loaded);
+            StateTrees::drop_from(&self.disk.db, old.generation).map_err(io::Error::other)?;
+        }
         // Keep a copy of the installed file as the current snapshot, under a name of our own
         // (a hard link where possible); the caller's file is left as it was.
         let kept = self.snapshot_path(meta.last_log_id.as_ref(), "installed");

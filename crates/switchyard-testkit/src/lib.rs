@@ -21,8 +21,9 @@
 //!   `bin/switchyard_failover.rs` and the server's failover tests);
 //! - `scrape.rs`: a metrics endpoint scraped as Prometheus does (plain HTTP/1.1 `GET
 //!   /metrics`), the text format parsed into samples;
-//! - `chaos/`: the checkers of recorded histories — linearizability per supply point
-//!   (stateright), acknowledged writes, retries, watch streams, replica invariants;
+//! - `chaos/`: the chaos suite — a seeded runner (nemesis, workload, every replica's final
+//!   state) over `procs/`, and the checkers of recorded histories: linearizability per supply
+//!   point (stateright), acknowledged writes, retries, watch streams, replica invariants, time;
 //! - `bin/switchyard_bench.rs`: the cluster benchmark.
 
 pub mod chaos;

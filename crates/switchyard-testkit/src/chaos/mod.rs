@@ -1,5 +1,22 @@
-//! The checkers of the chaos suite: pure, deterministic functions that decide whether a recorded
+//! The chaos suite: a seeded runner of real node processes under faults, recording what its
+//! clients saw, and the checkers — pure, deterministic functions that decide whether a recorded
 //! history of client operations against a faulty cluster is acceptable.
+//!
+//! # How the files divide the work
+//!
+//! - `run.rs`: one run — the process cluster, the run's policy, the workload, the nemesis's
+//!   schedule, heal and convergence, every replica's final state, the checks; a failing run
+//!   keeps its directory with the history, the replicas and the report;
+//! - `scenario.rs`: the scenarios (a layout and the fault kinds its nemesis draws from);
+//! - `nemesis.rs`: faults drawn from the seed, applied one at a time for a bounded time, healed;
+//! - `workload.rs`: retailer, TSO and operator clients racing on hot supply points, and
+//!   watchers resuming across nodes; `wire.rs`: each operation as a gRPC call, each answer or
+//!   error as an [`Outcome`];
+//! - `collect.rs`: a node's own final state from its own snapshot (`CreateSnapshot`,
+//!   `DownloadBackup`, the store's snapshot reader);
+//! - `history.rs`, `report.rs`: the recorded types and what the checkers found;
+//! - the checkers: `linearizability.rs` with `spec.rs`, `final_state.rs`, `watch.rs`,
+//!   `clock.rs`.
 //!
 //! # What the workload feeds
 //!
@@ -43,6 +60,10 @@
 //! 5. **Replicas** ([`check_replicas`]): every final state keeps the domain's invariants
 //!    ([`switchyard_domain::invariants::check_all`]), all replicas have one state hash and the
 //!    same event log, and a hash a node reported matches its records.
+//! 6. **Time** ([`check_timestamps`]): inside every replica, timestamps never go back in log
+//!    order (applications and stop-on-behalf requests by number, the request records of fresh
+//!    writes by revision), and the state's clock is at or after all of them — whatever the
+//!    leaders' own clocks did.
 //!
 //! # Limits
 //!
@@ -62,13 +83,22 @@
 //! - A watch gap is found only against a reference log; events older than the reference's first
 //!   retained event are not checked.
 
+mod clock;
+mod collect;
 mod final_state;
 mod history;
 mod linearizability;
+pub mod nemesis;
 mod report;
+mod run;
+pub mod scenario;
 mod spec;
 mod watch;
+mod wire;
+pub mod workload;
 
+pub use clock::check_timestamps;
+pub use collect::collect_replica;
 pub use final_state::{check_acknowledged_writes, check_replicas, check_retries};
 pub use history::{
     ApplicationAnswer, ApplicationInProgress, ClientId, EventPosition, History, InitialPoint,
@@ -77,10 +107,12 @@ pub use history::{
 };
 pub use linearizability::{SEARCH_STEPS_MAX, check_linearizability};
 pub use report::{Checker, OperationReference, Report, Violation};
+pub use run::{RunOptions, RunOutcome, replay_command, run};
 pub use watch::check_watch_streams;
 
 /// Runs every checker: linearizability per supply point, acknowledged writes, retries, watch
-/// streams (against the first replica's event log) and the replicas' final states.
+/// streams (against the first replica's event log), the replicas' final states and their
+/// timestamps.
 pub fn check(history: &History, replicas: &[ReplicaFinalState]) -> Report {
     let mut report = check_linearizability(history);
     report.merge(check_acknowledged_writes(history, replicas));
@@ -90,5 +122,6 @@ pub fn check(history: &History, replicas: &[ReplicaFinalState]) -> Report {
         replicas.first().map(|replica| replica.events.as_slice()),
     ));
     report.merge(check_replicas(replicas));
+    report.merge(check_timestamps(history, replicas));
     report
 }

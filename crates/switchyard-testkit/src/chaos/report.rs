@@ -23,6 +23,8 @@ pub enum Checker {
     Invariant,
     /// Replicas ended with different states.
     ReplicaDivergence,
+    /// A timestamp inside the replicated state is behind one written before it.
+    TimeWentBack,
     /// The history cannot be checked as recorded.
     MalformedHistory,
     /// The linearizability search gave up within its bound: neither passed nor failed.
@@ -38,6 +40,7 @@ impl fmt::Display for Checker {
             Checker::WatchStream => "watch stream",
             Checker::Invariant => "final-state invariant",
             Checker::ReplicaDivergence => "replica divergence",
+            Checker::TimeWentBack => "time went back",
             Checker::MalformedHistory => "malformed history",
             Checker::Inconclusive => "inconclusive",
         })

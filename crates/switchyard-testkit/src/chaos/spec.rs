@@ -16,7 +16,9 @@
 //! - application revisions (1 on submission, +1 on every change; the waiting half +1 when
 //!   matched), and cancels idempotent by (application, revision);
 //! - request ids: a retry with the same id and content gets the first answer and applies nothing;
-//!   the same id with other content is `request_id_reused`;
+//!   the same id with other content is `request_id_reused`; an answer marked replayed with no
+//!   recorded attempt applied before it is the node's own retry inside the call (its first try
+//!   was applied, within the call, at a revision up to the one answered);
 //! - numbers are assigned in log order, so on one point later records carry higher numbers;
 //! - log revisions: a fresh write at revision `w` comes after everything a read served at a
 //!   revision below `w` saw, and a linearizable read served at `r` reflects every write at or
@@ -470,11 +472,12 @@ impl PointModel {
         match (decision, outcome) {
             (Decision::Accept(effect), Outcome::Ok(observed)) => {
                 let (revision, replayed) = answer_revision(observed);
-                if replayed == Some(true) {
-                    return Err(format!(
-                        "the answer is marked replayed, but in this order no earlier attempt of {key} took effect"
-                    ));
-                }
+                // Marked replayed, yet no recorded attempt took effect before: the node that
+                // served the call retried it itself (a forward that timed out, a leader that
+                // changed) and its first try was applied. The effect still falls inside this
+                // call; only its revision is unknown — at or before the one answered, which is
+                // the entry that answered the node's retry.
+                let internally_retried = replayed == Some(true);
                 if let Some(revision) = revision
                     && revision <= self.revision_floor
                 {
@@ -485,7 +488,9 @@ impl PointModel {
                 }
                 let answer = self.apply(effect);
                 self.match_answer(&answer, observed)?;
-                if let Some(revision) = revision {
+                if let Some(revision) = revision
+                    && !internally_retried
+                {
                     self.revision_floor = revision;
                     self.last_write_revision = revision;
                 }

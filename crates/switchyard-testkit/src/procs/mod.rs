@@ -63,6 +63,13 @@ const START_ATTEMPTS: u32 = 3;
 const ADDRESS_IN_USE: &str = "Address already in use";
 /// Lines of each node's stderr shown when something fails.
 const LOG_TAIL_LINES: usize = 12;
+/// The environment variable naming a node's fault control file; read only by a binary built
+/// with `switchyard-server`'s `fault-injection` feature (its `src/fault_control.rs`).
+pub const FAULT_CONTROL_VARIABLE: &str = "SWITCHYARD_FAULT_CONTROL";
+/// The fault control file, in each node's directory.
+const FAULT_CONTROL_FILE: &str = "fault-control.toml";
+/// How long a running node may take to acknowledge a change of its faults.
+const FAULT_ACKNOWLEDGE_WAIT: Duration = Duration::from_secs(15);
 
 /// Why the harness could not do what it was asked; the message says what and where the logs
 /// are.
@@ -132,6 +139,24 @@ pub enum ProcessState {
     Down,
 }
 
+/// The faults set inside one node's process through its fault control file (test builds only):
+/// see [`ProcessCluster::set_faults`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeFaults {
+    /// Every disk sync of the node is held (the store's stall point) until cleared.
+    pub disk_stall: bool,
+    /// Added to the wall clock the node stamps log entries with while it leads.
+    pub clock_offset_ms: i64,
+}
+
+impl NodeFaults {
+    /// No fault.
+    pub const NONE: NodeFaults = NodeFaults {
+        disk_stall: false,
+        clock_offset_ms: 0,
+    };
+}
+
 /// One node: its directory, addresses and process.
 #[derive(Debug)]
 struct NodeProcess {
@@ -145,11 +170,18 @@ struct NodeProcess {
     starts: u32,
     /// The listeners holding the node's ports until its first start.
     reservations: Vec<TcpListener>,
+    /// The faults its control file asks for, and the file's generation.
+    faults: NodeFaults,
+    fault_generation: u64,
 }
 
 impl NodeProcess {
     fn stdout_path(&self) -> PathBuf {
         self.directory.join("stdout.log")
+    }
+
+    fn fault_control_path(&self) -> PathBuf {
+        self.directory.join(FAULT_CONTROL_FILE)
     }
 
     fn stderr_path(&self) -> PathBuf {
@@ -346,6 +378,8 @@ impl ProcessCluster {
                     state: ProcessState::Down,
                     starts: 0,
                     reservations: reservations.remove(&node.id).unwrap_or_default(),
+                    faults: NodeFaults::NONE,
+                    fault_generation: 0,
                 },
             );
         }
@@ -558,6 +592,8 @@ impl ProcessCluster {
             .env_remove("RUST_LOG")
             // Plain log files, without terminal colours.
             .env("NO_COLOR", "1")
+            // Read only by a test build of the binary (the `fault-injection` feature).
+            .env(FAULT_CONTROL_VARIABLE, node.fault_control_path())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -716,6 +752,27 @@ impl ProcessCluster {
         }
     }
 
+    /// SIGKILLs every process still alive (paused ones too): at the end of a run, to give the
+    /// CPU to whatever comes next. The run directory stays until the cluster is dropped.
+    pub fn kill_all(&mut self) {
+        for node in self.nodes.values_mut() {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            node.state = ProcessState::Down;
+        }
+    }
+
+    /// Keeps the run directory when the cluster is dropped (a failing run's evidence); returns
+    /// where it is.
+    pub fn keep_run_directory(&mut self) -> PathBuf {
+        match self.run_directory.take() {
+            Some(directory) => directory.keep(),
+            None => PathBuf::new(),
+        }
+    }
+
     /// SIGSTOP: the process freezes, keeping its sockets.
     pub fn pause(&mut self, node_id: NodeId) -> Result<(), HarnessError> {
         let node = self.node_mut(node_id);
@@ -736,6 +793,72 @@ impl ProcessCluster {
         signal(child.id(), "CONT")?;
         node.state = ProcessState::Running;
         Ok(())
+    }
+
+    /// The file `node_id`'s process writes its logs (stderr) to, every start appended.
+    pub fn log_path(&self, node_id: NodeId) -> PathBuf {
+        self.node(node_id).stderr_path()
+    }
+
+    /// The faults `node_id`'s control file asks for.
+    pub fn faults(&self, node_id: NodeId) -> NodeFaults {
+        self.node(node_id).faults
+    }
+
+    /// Sets the faults inside `node_id`'s process — a stalled disk, a clock offset — through its
+    /// fault control file, and waits until the running process acknowledges them. The file
+    /// stays: a node restarted later applies it again. Needs a binary built with
+    /// `switchyard-server`'s `fault-injection` feature (the server package's own tests have it).
+    pub async fn set_faults(
+        &mut self,
+        node_id: NodeId,
+        faults: NodeFaults,
+    ) -> Result<(), HarnessError> {
+        let name = self.name(node_id);
+        let node = self.node_mut(node_id);
+        if node.state != ProcessState::Running {
+            return Err(HarnessError(format!(
+                "{name} is {:?}: its faults can only be changed while it runs",
+                node.state
+            )));
+        }
+        node.fault_generation += 1;
+        node.faults = faults;
+        let generation = node.fault_generation;
+        let path = node.fault_control_path();
+        let text = format!(
+            "generation = {generation}\ndisk-stall = {}\nclock-offset-ms = {}\n",
+            faults.disk_stall, faults.clock_offset_ms
+        );
+        let temporary = path.with_extension("toml.tmp");
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|error| HarnessError(format!("cannot write {}: {error}", path.display())))?;
+        let mut acknowledgement = path.as_os_str().to_owned();
+        acknowledgement.push(".applied");
+        let acknowledgement = PathBuf::from(acknowledgement);
+        let expected = format!("generation = {generation}");
+        let started = Instant::now();
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&acknowledgement)
+                && text.trim() == expected
+            {
+                return Ok(());
+            }
+            if let Some(child) = self.node_mut(node_id).child.as_mut()
+                && let Ok(Some(exit)) = child.try_wait()
+            {
+                return Err(self.failure(format!(
+                    "{name} exited with {exit} while its faults were being set"
+                )));
+            }
+            if started.elapsed() > FAULT_ACKNOWLEDGE_WAIT {
+                return Err(self.failure(format!(
+                    "{name} did not acknowledge fault generation {generation} ({faults:?}) within {FAULT_ACKNOWLEDGE_WAIT:?}: is the binary built with switchyard-server's fault-injection feature?"
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     // ---------------------------------------------------------------------------------------
