@@ -604,15 +604,20 @@ fn acknowledgements(records: &[WriteRecord], kinds: &[WriteKind]) -> Vec<Instant
     times
 }
 
-/// Asks the leader to hand leadership to `site` (or `node`), following redirects; returns the
-/// new leader once it is confirmed.
+/// How often a transfer to a node still catching up is asked again.
+const CATCH_UP_POLL: Duration = Duration::from_millis(50);
+
+/// Asks the leader to hand leadership to `site` (or `node`), following redirects and waiting
+/// (bounded) for a target still catching up; returns the new leader once it is confirmed.
 pub async fn transfer_leadership(
     cluster: &ProcessCluster,
     target: admin::transfer_leadership_request::Target,
     request_id: &str,
 ) -> Result<NodeId, HarnessError> {
     let mut at = cluster.wait_for_leader(CLUSTER_WAIT).await?.node_id;
-    for _ in 0..TRANSFER_HOPS_MAX {
+    let catch_up_deadline = tokio::time::Instant::now() + CLUSTER_WAIT;
+    let mut hops = 0;
+    while hops < TRANSFER_HOPS_MAX {
         let answer = cluster
             .admin(at)
             .transfer_leadership(request(
@@ -636,6 +641,17 @@ pub async fn transfer_leadership(
                 // Not the leader (any more), or an election under way: ask the one a majority
                 // follows now, with the same request id.
                 at = cluster.wait_for_leader(CLUSTER_WAIT).await?.node_id;
+                hops += 1;
+            }
+            // The target has not caught up yet (a node restarted by the previous trial, with the
+            // load still running): ask again, as `swctl failover` does, within a bound.
+            Err(status)
+                if status.code() == tonic::Code::FailedPrecondition
+                    && status.message().contains("not caught up")
+                    && tokio::time::Instant::now() < catch_up_deadline =>
+            {
+                tokio::time::sleep(CATCH_UP_POLL).await;
+                continue;
             }
             Err(status) => {
                 return Err(HarnessError(format!(

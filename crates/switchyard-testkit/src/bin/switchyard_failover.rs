@@ -62,6 +62,13 @@ struct Arguments {
     /// Seeds the sample data and the proxies.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The nodes' log filter (`RUST_LOG` syntax), e.g. `warn,switchyard_raft::write=debug` to
+    /// see where a slow write waited. Their logs are in the run directory.
+    #[arg(long, default_value = "warn")]
+    node_log: String,
+    /// Keep the run directory (configs, data, every node's log) and print where it is.
+    #[arg(long)]
+    keep: bool,
 }
 
 fn milliseconds(duration: Duration) -> String {
@@ -106,7 +113,7 @@ async fn run(arguments: Arguments) -> Result<bool, String> {
     let mut options = ProcessClusterOptions::new(binary, arguments.seed);
     options.supply_points = arguments.supply_points;
     options.retailers = arguments.retailers;
-    options.log_level = "warn".to_owned();
+    options.log_level = arguments.node_log.clone();
     let raft = options.raft.clone();
     println!(
         "raft: heartbeat {} ms, election timeout {}..{} ms, pre-vote {}",
@@ -119,6 +126,10 @@ async fn run(arguments: Arguments) -> Result<bool, String> {
     let mut cluster = ProcessCluster::start(options)
         .await
         .map_err(|error| error.to_string())?;
+    if arguments.keep {
+        let directory = cluster.keep_run_directory();
+        eprintln!("keeping the run directory: {}", directory.display());
+    }
     if arguments.site_delay_ms > 0 {
         let delay = Delay::milliseconds(arguments.site_delay_ms, arguments.site_delay_ms / 10);
         for (a, b) in [
