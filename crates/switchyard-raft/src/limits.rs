@@ -75,8 +75,17 @@ pub(crate) const SNAPSHOT_CHUNKS_IN_FLIGHT_MAX: usize = 2;
 pub(crate) const SNAPSHOT_RECEIVES_CONCURRENT_MAX: usize = 1;
 
 /// Attempts of one client write: the local leader or a forward, then retries after a leader
-/// change. The same request id makes every retry safe.
-pub const WRITE_ATTEMPTS_MAX: u32 = 8;
+/// change. The same request id makes every retry safe. Refused attempts back off (see
+/// [`WRITE_REFUSAL_BACKOFF_MIN`]), so the budget covers a leadership change of a few seconds;
+/// the write's deadline bounds it as well.
+pub const WRITE_ATTEMPTS_MAX: u32 = 64;
+
+/// The longest a refused write waits, after its first refusal, for the node's view of the
+/// leadership to change before it tries again; doubled after every refusal in a row, up to
+/// [`WRITE_RETRY_PAUSE`]. A planned transfer completes in a few milliseconds on a LAN: short
+/// waits catch the new leader soon after it wins, and the doubling keeps a write that keeps
+/// being refused (a leader still campaigning) from spinning.
+pub(crate) const WRITE_REFUSAL_BACKOFF_MIN: Duration = Duration::from_millis(2);
 
 /// Most leaders a linearizable read barrier asks for a read index before it gives up (each
 /// attempt follows the newest leader hint; the whole barrier is also bounded by the write

@@ -18,7 +18,8 @@ use tonic::Code;
 use crate::codec::{decode, encode};
 use crate::error::{LeaderInfo, NodeError, NotServingReason};
 use crate::limits::{
-    ADDRESS_BYTES_MAX, WRITE_ATTEMPTS_MAX, WRITE_ENVELOPE_BYTES_MAX, WRITE_RETRY_PAUSE,
+    ADDRESS_BYTES_MAX, WRITE_ATTEMPTS_MAX, WRITE_ENVELOPE_BYTES_MAX, WRITE_REFUSAL_BACKOFF_MIN,
+    WRITE_RETRY_PAUSE,
 };
 use crate::node::{Shared, WriteAnswer, duration_ms};
 use crate::{NodeId, StoreResponse, TypeConfig};
@@ -125,14 +126,19 @@ pub(crate) async fn client_write(
             max: WRITE_ENVELOPE_BYTES_MAX,
         });
     }
-    // A leader named by a peer's refusal, fresher than our own metrics may be.
+    // A leader named by a refusal, fresher than this node's own metrics may be.
     let mut hint: Option<LeaderInfo> = None;
     let mut last_error = None;
+    // How long the next refused attempt waits for the leadership to change.
+    let mut backoff = WRITE_REFUSAL_BACKOFF_MIN;
+    // Whether this attempt follows a refusal's hint without having waited.
+    let mut following_hint = false;
     for attempt in 0..WRITE_ATTEMPTS_MAX {
         shared.ensure_serving()?;
         if Instant::now() >= deadline {
             break;
         }
+        let seen = Leadership::of(&shared.metrics(), shared.node_id);
         let target = choose_target(shared, hint.take());
         let remote = match &target {
             Target::Remote { node_id, .. } => Some(*node_id),
@@ -155,26 +161,43 @@ pub(crate) async fn client_write(
         match outcome {
             Ok(answer) => return Ok(answer),
             Err(NodeError::NotLeader { leader }) => {
+                let refused_by = remote.unwrap_or(shared.node_id);
+                // The refusing node's Raft core knows better than this node's metrics, which
+                // may still call this node leader while a transfer hands leadership on. A node
+                // that names itself while refusing is still campaigning: that is no hint.
+                let named = leader.filter(|leader| {
+                    leader.node_id != refused_by
+                        && (leader.node_id == shared.node_id || !leader.raft_address.is_empty())
+                });
                 tracing::debug!(
                     node_id = shared.node_id,
                     attempt,
-                    leader = ?leader.as_ref().map(|leader| leader.node_id),
+                    refused_by,
+                    leader = ?named.as_ref().map(|leader| leader.node_id),
                     "write reached a node that does not lead; retrying"
                 );
-                hint = leader.filter(|leader| leader.node_id != shared.node_id);
                 last_error = Some(NodeError::NoLeader);
-                if hint.is_none() {
-                    // Leadership is moving (a transfer or an election): go on as soon as this
-                    // node learns of a leader other than the one that refused, instead of
-                    // sleeping a fixed pause — a planned failover then costs a vote round, not
-                    // a pause. With a hint, the next attempt goes straight to the named leader.
-                    let refused_by = remote.unwrap_or(shared.node_id);
-                    wait_for_other_leader(shared, refused_by, deadline).await;
+                if named.is_some() && !following_hint {
+                    // Straight to the named leader, once; if it refuses too, leadership is
+                    // still moving and the next refusal waits.
+                    hint = named;
+                    following_hint = true;
+                    continue;
+                }
+                following_hint = false;
+                // Leadership is moving (a transfer or an election): go on as soon as this node
+                // sees it change, or after a short wait that doubles while refusals go on —
+                // a planned failover then costs the vote round, not a fixed pause.
+                let changed = wait_for_leadership_change(shared, seen, backoff, deadline).await;
+                backoff = (backoff * 2).min(WRITE_RETRY_PAUSE);
+                if !changed {
+                    hint = named;
                 }
             }
             Err(error) if retryable(&error) => {
                 tracing::debug!(node_id = shared.node_id, attempt, error = %error, "write attempt failed; retrying");
                 last_error = Some(error);
+                following_hint = false;
                 match remote {
                     // The leader we knew cannot take it: wait until another one is known.
                     Some(failed) => wait_for_other_leader(shared, failed, deadline).await,
@@ -210,14 +233,15 @@ fn to_answer(response: StoreResponse, leader: NodeId) -> Result<WriteAnswer, Nod
     })
 }
 
+/// Where the next attempt goes: where a refusal's `hint` points, else where this node's metrics
+/// say the leader is.
 fn choose_target(shared: &Shared, hint: Option<LeaderInfo>) -> Target {
+    let hint = hint.filter(|hint| hint.node_id == shared.node_id || !hint.raft_address.is_empty());
     let metrics = shared.metrics();
-    if shared.leads(&metrics) {
+    if hint.is_none() && shared.leads(&metrics) {
         return Target::Local;
     }
-    let leader = hint
-        .filter(|hint| !hint.raft_address.is_empty())
-        .or_else(|| shared.leader_info(&metrics));
+    let leader = hint.or_else(|| shared.leader_info(&metrics));
     match leader {
         Some(leader) if leader.node_id == shared.node_id => Target::Local,
         Some(leader) if !leader.raft_address.is_empty() => Target::Remote {
@@ -266,6 +290,46 @@ async fn wait_for_other_leader(shared: &Shared, failed: NodeId, deadline: Instan
         // Still the same leader (perhaps it recovered): try it again after a pause.
         pause(deadline).await;
     }
+}
+
+/// What a node sees of the leadership: a write refused under one view is retried once the view
+/// changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Leadership {
+    leader: Option<NodeId>,
+    term: u64,
+    leading: bool,
+}
+
+impl Leadership {
+    fn of(metrics: &crate::node::RaftMetrics, node_id: NodeId) -> Leadership {
+        Leadership {
+            leader: metrics.current_leader,
+            term: metrics.current_term,
+            leading: metrics.current_leader == Some(node_id) && metrics.state.is_leader(),
+        }
+    }
+}
+
+/// Waits until this node's view of the leadership differs from `seen`, at most `bound` and
+/// never past `deadline`. Returns whether it changed.
+async fn wait_for_leadership_change(
+    shared: &Shared,
+    seen: Leadership,
+    bound: Duration,
+    deadline: Instant,
+) -> bool {
+    let bound = bound.min(deadline.saturating_duration_since(Instant::now()));
+    let node_id = shared.node_id;
+    shared
+        .raft
+        .wait(Some(bound))
+        .metrics(
+            move |metrics| Leadership::of(metrics, node_id) != seen,
+            "the leadership changed",
+        )
+        .await
+        .is_ok()
 }
 
 /// Waits until some leader is known, or the deadline.

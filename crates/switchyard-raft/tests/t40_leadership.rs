@@ -95,3 +95,118 @@ async fn transfers_and_read_barriers_are_refused_where_they_cannot_work() {
     assert_eq!(cluster.leader().await, leader, "the leader is undisturbed");
     cluster.shutdown().await;
 }
+
+/// Writes in flight while leadership moves back and forth between the sites are answered by the
+/// node they were sent to, whichever it is (the old leader and the transfer's target included):
+/// a node refused by a leader that is handing over follows the refusal's hint and waits for the
+/// leadership to settle, instead of spending its attempts at once and answering "no leader".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_in_flight_across_transfers_are_answered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use common::{WAIT, eventually};
+    use switchyard_domain::fixtures::{contact, operator};
+    use switchyard_domain::{Command, Envelope, Participant, PartyId, PersonName, RequestId};
+
+    const TRANSFERS: usize = 6;
+    /// Entries applied between two transfers, so that every transfer meets writes in flight.
+    const WRITES_BETWEEN: u64 = 30;
+
+    let cluster = Cluster::start(5).await;
+    let first = cluster.leader().await;
+    let first_site = cluster.node(first).site();
+    let across = cluster
+        .running()
+        .into_iter()
+        .find(|id| {
+            let site = cluster.node(*id).site();
+            site != first_site && site != Site::Witness
+        })
+        .expect("a voter at the other site");
+    let stop = AtomicBool::new(false);
+
+    let writer = |via| {
+        let (cluster, stop) = (&cluster, &stop);
+        async move {
+            let mut answered = 0_u32;
+            let mut failures = Vec::new();
+            let mut sequence = 0_u64;
+            while !stop.load(Ordering::Relaxed) {
+                sequence += 1;
+                let envelope = Envelope {
+                    actor: operator(),
+                    request_id: RequestId::parse(&format!("across-{via}-{sequence}"))
+                        .expect("a valid request id"),
+                    command: Command::SaveParticipant {
+                        participant: Participant {
+                            party: PartyId::parse(&format!("A{:04}", via * 100 + sequence % 100))
+                                .expect("a valid party"),
+                            name: PersonName::parse("Kawasemi Denki").expect("a valid name"),
+                            contacts: vec![contact("Sato Hana")],
+                        },
+                    },
+                };
+                match cluster.node(via).client_write(envelope).await {
+                    Ok(_) => answered += 1,
+                    Err(error) => failures.push(format!("write {sequence}: {error}")),
+                }
+            }
+            (via, answered, failures)
+        }
+    };
+    let writers = futures::future::join_all(cluster.running().into_iter().map(writer));
+
+    let driver = async {
+        let mut leader = first;
+        for round in 0..TRANSFERS {
+            let target = if leader == first { across } else { first };
+            let applied = |id| {
+                cluster
+                    .node(id)
+                    .metrics()
+                    .last_applied
+                    .map_or(0, |log_id| log_id.index)
+            };
+            let before = applied(leader);
+            eventually("writes to flow before the transfer", WAIT, || {
+                let flowing = applied(leader) >= before + WRITES_BETWEEN;
+                async move { flowing }
+            })
+            .await;
+            cluster
+                .node(leader)
+                .transfer_leadership(target)
+                .await
+                .unwrap_or_else(|error| panic!("transfer {round} to node {target}: {error}"));
+            leader = cluster.leader().await;
+            assert_eq!(leader, target, "transfer {round} went elsewhere");
+        }
+        let before = cluster
+            .node(leader)
+            .metrics()
+            .last_applied
+            .map_or(0, |log_id| log_id.index);
+        eventually("writes to flow after the last transfer", WAIT, || {
+            let flowing = cluster
+                .node(leader)
+                .metrics()
+                .last_applied
+                .is_some_and(|log_id| log_id.index >= before + WRITES_BETWEEN);
+            async move { flowing }
+        })
+        .await;
+        stop.store(true, Ordering::Relaxed);
+    };
+    let (results, ()) = futures::join!(writers, driver);
+
+    for (via, answered, failures) in results {
+        assert!(answered > 0, "node {via} answered no write at all");
+        assert!(
+            failures.is_empty(),
+            "node {via} answered {answered} writes but failed {}: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(5)]
+        );
+    }
+    cluster.shutdown().await;
+}

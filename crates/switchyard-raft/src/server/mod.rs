@@ -245,7 +245,12 @@ impl RaftService for RaftServer {
             }))
         };
         if !self.shared.leads(&metrics) {
-            return not_leader(self.shared.leader_info(&metrics).as_ref());
+            // A candidate names itself as the leader it hopes to be: no hint to follow.
+            let leader = self
+                .shared
+                .leader_info(&metrics)
+                .filter(|leader| leader.node_id != self.shared.node_id);
+            return not_leader(leader.as_ref());
         }
         match write_as_leader(&self.shared, envelope, deadline).await {
             Ok(response) => {
