@@ -394,23 +394,31 @@ async fn the_example_alerts_use_exported_metrics() {
     }
 
     let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus");
-    match std::process::Command::new("promtool")
-        .args(["check", "rules", "alerts.yml"])
-        .current_dir(directory)
-        .output()
-    {
-        Err(_) => eprintln!("promtool is not installed: the rules were checked as YAML only"),
+    let promtool = |args: &[&str]| {
+        std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(directory)
+            .output()
+    };
+    match promtool(&["check", "rules", "alerts.yml"]) {
+        Err(error) => {
+            // CI installs promtool and sets this, so that the rules' unit tests never go
+            // unnoticed there.
+            assert!(
+                std::env::var_os("SWITCHYARD_REQUIRE_PROMTOOL").is_none(),
+                "SWITCHYARD_REQUIRE_PROMTOOL is set but promtool cannot run: {error}"
+            );
+            eprintln!("promtool is not installed: the rules were checked as YAML only");
+        }
         Ok(checked) => {
             assert!(
                 checked.status.success(),
                 "promtool check rules: {checked:?}"
             );
-            let tested = std::process::Command::new("promtool")
-                .args(["test", "rules", "alerts_test.yml"])
-                .current_dir(directory)
-                .output()
-                .expect("promtool runs");
+            let tested = promtool(&["test", "rules", "alerts_test.yml"]).expect("promtool runs");
             assert!(tested.status.success(), "promtool test rules: {tested:?}");
+            let config = promtool(&["check", "config", "prometheus.yml"]).expect("promtool runs");
+            assert!(config.status.success(), "promtool check config: {config:?}");
         }
     }
 }
