@@ -156,23 +156,25 @@ async fn writes_in_flight_across_transfers_are_answered() {
     };
     let writers = futures::future::join_all(cluster.running().into_iter().map(writer));
 
+    let applied = |id| {
+        cluster
+            .node(id)
+            .metrics()
+            .last_applied
+            .map_or(0, |log_id| log_id.index)
+    };
+    let writes_flow = |what: &'static str, leader| {
+        let before = applied(leader);
+        eventually(what, WAIT, move || {
+            let flowing = applied(leader) >= before + WRITES_BETWEEN;
+            async move { flowing }
+        })
+    };
     let driver = async {
         let mut leader = first;
         for round in 0..TRANSFERS {
             let target = if leader == first { across } else { first };
-            let applied = |id| {
-                cluster
-                    .node(id)
-                    .metrics()
-                    .last_applied
-                    .map_or(0, |log_id| log_id.index)
-            };
-            let before = applied(leader);
-            eventually("writes to flow before the transfer", WAIT, || {
-                let flowing = applied(leader) >= before + WRITES_BETWEEN;
-                async move { flowing }
-            })
-            .await;
+            writes_flow("writes to flow before the transfer", leader).await;
             cluster
                 .node(leader)
                 .transfer_leadership(target)
@@ -181,20 +183,7 @@ async fn writes_in_flight_across_transfers_are_answered() {
             leader = cluster.leader().await;
             assert_eq!(leader, target, "transfer {round} went elsewhere");
         }
-        let before = cluster
-            .node(leader)
-            .metrics()
-            .last_applied
-            .map_or(0, |log_id| log_id.index);
-        eventually("writes to flow after the last transfer", WAIT, || {
-            let flowing = cluster
-                .node(leader)
-                .metrics()
-                .last_applied
-                .is_some_and(|log_id| log_id.index >= before + WRITES_BETWEEN);
-            async move { flowing }
-        })
-        .await;
+        writes_flow("writes to flow after the last transfer", leader).await;
         stop.store(true, Ordering::Relaxed);
     };
     let (results, ()) = futures::join!(writers, driver);
