@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use switchyard_domain::{Accepted, Actor, StateView, Timestamp};
+use switchyard_proto::WireError;
 use switchyard_proto::convert::{Consistency, IncomingWrite};
 use switchyard_raft::NodeHandle;
 use tonic::{Request, Response, Status};
@@ -45,6 +46,26 @@ impl Context {
             return Err(status::unknown_participant(&caller.party));
         }
         Ok(caller)
+    }
+
+    /// The whole of a participant's or TSO's write that answers with the domain's result and
+    /// the revision: validates `message`, writes it as `caller` and builds the response with
+    /// `respond` (marked replayed when the request id was answered before).
+    pub(crate) async fn write_answer<M, R, T>(
+        &self,
+        caller: &Caller,
+        message: M,
+        respond: impl FnOnce(R, u64) -> T,
+    ) -> Result<Response<T>, Status>
+    where
+        IncomingWrite: TryFrom<M, Error = WireError>,
+        R: TryFrom<Accepted>,
+        R::Error: std::fmt::Display,
+    {
+        let write = IncomingWrite::try_from(message)?;
+        let (accepted, revision, replayed) = self.write(caller, write).await?;
+        let result = R::try_from(accepted).map_err(status::internal)?;
+        Ok(answer(replayed, respond(result, revision)))
     }
 
     /// Applies a write as `caller` through Raft, wherever the leader is; a refusal by a rule

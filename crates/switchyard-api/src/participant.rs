@@ -146,15 +146,14 @@ impl ParticipantService for Participant {
         request: Request<v1::RegisterStopOnBehalfRequest>,
     ) -> Result<Response<v1::RegisterStopOnBehalfResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::RegisterStopOnBehalfResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::RegisterStopOnBehalfResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn list_stop_on_behalf_inbox(
@@ -225,15 +224,14 @@ impl ParticipantService for Participant {
         request: Request<v1::JudgeStopOnBehalfRequest>,
     ) -> Result<Response<v1::JudgeStopOnBehalfResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::JudgeStopOnBehalfResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::JudgeStopOnBehalfResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn cancel_stop_on_behalf(
@@ -241,15 +239,14 @@ impl ParticipantService for Participant {
         request: Request<v1::CancelStopOnBehalfRequest>,
     ) -> Result<Response<v1::CancelStopOnBehalfResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::CancelStopOnBehalfResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::CancelStopOnBehalfResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn get_stop_on_behalf(
@@ -284,15 +281,14 @@ impl ParticipantService for Participant {
         request: Request<v1::SubmitApplicationRequest>,
     ) -> Result<Response<v1::SubmitApplicationResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::SubmitApplicationResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::SubmitApplicationResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn amend_application(
@@ -300,15 +296,14 @@ impl ParticipantService for Participant {
         request: Request<v1::AmendApplicationRequest>,
     ) -> Result<Response<v1::AmendApplicationResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::AmendApplicationResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::AmendApplicationResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn cancel_application(
@@ -316,15 +311,14 @@ impl ParticipantService for Participant {
         request: Request<v1::CancelApplicationRequest>,
     ) -> Result<Response<v1::CancelApplicationResponse>, Status> {
         let caller = self.context.admit(&request)?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::CancelApplicationResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::CancelApplicationResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn get_application(

@@ -13,7 +13,7 @@ use switchyard_proto::v1;
 use switchyard_proto::v1::tso_service_server::TsoService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::context::{Context, answer};
+use crate::context::Context;
 use crate::status;
 
 /// Import progress is logged every this many batches.
@@ -109,15 +109,14 @@ impl TsoService for Tso {
     ) -> Result<Response<v1::CompleteApplicationResponse>, Status> {
         let caller = self.context.admit(&request)?;
         caller.require_tso_or_operator("completing an application")?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::CompleteApplicationResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::CompleteApplicationResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn reject_application(
@@ -126,15 +125,14 @@ impl TsoService for Tso {
     ) -> Result<Response<v1::RejectApplicationResponse>, Status> {
         let caller = self.context.admit(&request)?;
         caller.require_tso_or_operator("rejecting an application")?;
-        let write = IncomingWrite::try_from(request.into_inner())?;
-        let (accepted, revision, replayed) = self.context.write(&caller, write).await?;
-        Ok(answer(
-            replayed,
-            v1::RejectApplicationResponse {
-                result: Some(accepted.try_into().map_err(status::internal)?),
-                revision,
-            },
-        ))
+        self.context
+            .write_answer(&caller, request.into_inner(), |result, revision| {
+                v1::RejectApplicationResponse {
+                    result: Some(result),
+                    revision,
+                }
+            })
+            .await
     }
 
     async fn import_supply_points(
