@@ -222,6 +222,22 @@ enum Effect {
     },
 }
 
+/// A number bound to an unnamed slot before an operation that names it is decided.
+#[derive(Debug, Clone, Copy)]
+enum Binding {
+    Application(usize, ApplicationNumber),
+    Request(usize, StopOnBehalfNumber),
+}
+
+impl Binding {
+    fn bind(self, model: &mut PointModel) {
+        match self {
+            Binding::Application(slot, number) => model.applications[slot].number = Some(number),
+            Binding::Request(slot, number) => model.requests[slot].number = Some(number),
+        }
+    }
+}
+
 /// One supply point's externally visible state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PointModel {
@@ -468,6 +484,92 @@ impl PointModel {
             // The first use may lie outside this point's history; nothing changed.
             return Ok(());
         }
+        // The operation may name a record no slot carries yet, and more than one unnamed slot may
+        // be it: `decide` binds the one its preferences pick, which the answer can prove wrong
+        // (two matched halves, both unnamed: the answer names the other as the counterpart). So
+        // if that binding does not fit the answer, each unnamed slot the number may name is tried.
+        let bindings = self.other_bindings(&operation.operation);
+        if bindings.is_empty() {
+            return self.decide_and_check(operation, outcome, &key);
+        }
+        let mut preferred = self.clone();
+        let error = match preferred.decide_and_check(operation, outcome, &key) {
+            Ok(()) => {
+                *self = preferred;
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        for binding in bindings {
+            let mut trial = self.clone();
+            binding.bind(&mut trial);
+            if trial.decide_and_check(operation, outcome, &key).is_ok() {
+                *self = trial;
+                return Ok(());
+            }
+        }
+        Err(error)
+    }
+
+    /// The unnamed slots `operation`'s number could name, given the number order: each a way to
+    /// bind it before `decide` runs.
+    fn other_bindings(&self, operation: &Operation) -> Vec<Binding> {
+        match operation {
+            Operation::CancelApplication { number, .. }
+            | Operation::CompleteApplication { number, .. }
+            | Operation::RejectApplication { number, .. } => {
+                if self
+                    .applications
+                    .iter()
+                    .any(|slot| slot.number == Some(*number))
+                {
+                    return Vec::new();
+                }
+                (0..self.applications.len())
+                    .filter(|slot| {
+                        self.applications[*slot].number.is_none()
+                            && self.application_number_fits(*slot, *number)
+                    })
+                    .map(|slot| Binding::Application(slot, *number))
+                    .collect()
+            }
+            Operation::JudgeStopOnBehalf { number, .. }
+            | Operation::CancelStopOnBehalf { number, .. }
+            | Operation::SubmitSwitchIn {
+                stop_on_behalf: number,
+                ..
+            } => {
+                if self
+                    .requests
+                    .iter()
+                    .any(|slot| slot.number == Some(*number))
+                {
+                    return Vec::new();
+                }
+                (0..self.requests.len())
+                    .filter(|slot| {
+                        self.requests[*slot].number.is_none()
+                            && self.request_number_fits(*slot, *number)
+                    })
+                    .map(|slot| Binding::Request(slot, *number))
+                    .collect()
+            }
+            Operation::LookUp { .. }
+            | Operation::RegisterStopOnBehalf { .. }
+            | Operation::SubmitSwitchOut { .. } => Vec::new(),
+        }
+    }
+
+    /// Decides a fresh write, checks the observed `outcome` against the decision and applies it;
+    /// `Err` says why it does not fit.
+    fn decide_and_check(
+        &mut self,
+        operation: &SpecOperation,
+        outcome: &Outcome,
+        key: &RequestKey,
+    ) -> Result<(), String> {
+        let key = key.clone();
+        let content = operation.operation.content_without_request_id();
         let decision = self.decide(operation);
         match (decision, outcome) {
             (Decision::Accept(effect), Outcome::Ok(observed)) => {
