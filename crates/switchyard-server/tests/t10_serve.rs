@@ -2,6 +2,8 @@
 //! stops cleanly on SIGTERM and starts again from the same directory; a bad file is refused with
 //! the key at fault.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -10,30 +12,7 @@ use std::time::Duration;
 const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
 
 fn config(directory: &std::path::Path) -> String {
-    format!(
-        r#"
-[node]
-id = 1
-site = "tokyo"
-data-dir = "{}"
-
-[network]
-raft-listen = "127.0.0.1:0"
-
-[cluster]
-initialize = true
-[[cluster.members]]
-id = 1
-site = "tokyo"
-raft-address = ""
-
-[raft]
-heartbeat-interval-ms = 50
-election-timeout-min-ms = 300
-election-timeout-max-ms = 600
-"#,
-        directory.join("data").display()
-    )
+    common::one_node_config(directory, "tokyo", "")
 }
 
 /// `switchyard serve` starts, and SIGTERM stops it with exit code 0 after a graceful shutdown;

@@ -4,6 +4,8 @@
 //! format with the node's state and every public RPC it served, counted by status code, refuses
 //! other paths and methods, and still stops cleanly on SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -24,28 +26,8 @@ const WAIT: Duration = Duration::from_secs(60);
 const OPERATOR_TOKEN: &str = "dev-token-operator";
 
 fn config(directory: &std::path::Path) -> String {
-    format!(
+    let sections = format!(
         r#"
-[node]
-id = 1
-site = "osaka"
-data-dir = "{}"
-
-[network]
-raft-listen = "127.0.0.1:0"
-
-[cluster]
-initialize = true
-[[cluster.members]]
-id = 1
-site = "osaka"
-raft-address = ""
-
-[raft]
-heartbeat-interval-ms = 50
-election-timeout-min-ms = 300
-election-timeout-max-ms = 600
-
 [api]
 listen = "127.0.0.1:0"
 auth = "dev-tokens"
@@ -58,9 +40,9 @@ listen = "127.0.0.1:0"
 [log]
 format = "json"
 level = "info"
-"#,
-        directory.join("data").display()
-    )
+"#
+    );
+    common::one_node_config(directory, "osaka", &sections)
 }
 
 /// Kills the child if the test fails before it stops it.
