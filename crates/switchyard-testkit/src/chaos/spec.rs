@@ -27,7 +27,8 @@
 //! Numbers are not predictable per point (they are global), so a record created by an operation
 //! whose answer was lost carries no number until a later observation names it (a retry's answer,
 //! a look-up, a counterpart's `matched_with`, a TSO's completion); the model then binds the number
-//! to the unnamed record that fits (same procedure, applicant, state, in number order).
+//! to the unnamed record that fits (same procedure, applicant, state, in number order), and when
+//! the answer proves that binding wrong, tries every other unnamed record the number may name.
 //!
 //! A refusal by a rule outside the model (lead times, dates, horizons, registration,
 //! `actual_date_invalid`, rate limits, malformed requests) is taken as a possible refusal that
