@@ -75,8 +75,8 @@ pub(crate) const SNAPSHOT_CHUNKS_IN_FLIGHT_MAX: usize = 2;
 pub(crate) const SNAPSHOT_RECEIVES_CONCURRENT_MAX: usize = 1;
 
 /// Attempts of one client write: the local leader or a forward, then retries after a leader
-/// change. The same request id makes every retry safe. Refused attempts back off (see
-/// [`WRITE_REFUSAL_BACKOFF_MIN`]), so the budget covers a leadership change of a few seconds;
+/// change. The same request id makes every retry safe. Refused attempts back off (from 2 ms,
+/// doubling), so the budget covers a leadership change of a few seconds;
 /// the write's deadline bounds it as well.
 pub const WRITE_ATTEMPTS_MAX: u32 = 64;
 

@@ -133,7 +133,7 @@ impl Shared {
 
     /// Whether this node leads, as far as its metrics say.
     pub(crate) fn leads(&self, metrics: &RaftMetrics) -> bool {
-        metrics.current_leader == Some(self.node_id) && metrics.state.is_leader()
+        leads(metrics, self.node_id)
     }
 
     /// See [`NodeHandle::leader_contact_age`]; `metrics` are the Raft core's latest.
@@ -604,6 +604,12 @@ impl NodeHandle {
             }
         }
     }
+}
+
+/// Whether `metrics` say node `node_id` leads: named leader and in the leader state (a candidate
+/// names itself before it wins).
+pub(crate) fn leads(metrics: &RaftMetrics, node_id: NodeId) -> bool {
+    metrics.current_leader == Some(node_id) && metrics.state.is_leader()
 }
 
 pub(crate) fn duration_ms(duration: Duration) -> u64 {

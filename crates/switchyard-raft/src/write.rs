@@ -236,7 +236,6 @@ fn to_answer(response: StoreResponse, leader: NodeId) -> Result<WriteAnswer, Nod
 /// Where the next attempt goes: where a refusal's `hint` points, else where this node's metrics
 /// say the leader is.
 fn choose_target(shared: &Shared, hint: Option<LeaderInfo>) -> Target {
-    let hint = hint.filter(|hint| hint.node_id == shared.node_id || !hint.raft_address.is_empty());
     let metrics = shared.metrics();
     if hint.is_none() && shared.leads(&metrics) {
         return Target::Local;
@@ -306,7 +305,7 @@ impl Leadership {
         Leadership {
             leader: metrics.current_leader,
             term: metrics.current_term,
-            leading: metrics.current_leader == Some(node_id) && metrics.state.is_leader(),
+            leading: crate::node::leads(metrics, node_id),
         }
     }
 }

@@ -490,7 +490,8 @@ impl PointModel {
         // (two matched halves, both unnamed: the answer names the other as the counterpart). So
         // if that binding does not fit the answer, each unnamed slot the number may name is tried.
         let bindings = self.other_bindings(&operation.operation);
-        if bindings.is_empty() {
+        // With one candidate or none, `decide`'s own binding is the only one there is.
+        if bindings.len() < 2 {
             return self.decide_and_check(operation, outcome, &key);
         }
         let mut preferred = self.clone();
