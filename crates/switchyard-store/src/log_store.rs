@@ -11,6 +11,13 @@
 //! Raft core never waits on the disk (it replicates while its own sync runs). Votes,
 //! truncations and purges go through the same queue as barriers, so every acknowledgement comes
 //! in submission order.
+//!
+//! No `sled::Batch` and no sled transaction, here or anywhere in the store: sled 0.34 guards
+//! both with one lock global to the process, and once either has been used every later sled
+//! operation of the process (reads, inserts, flushes, on every database) takes that lock too,
+//! so a batch waits for every flush in flight and every read waits for the batch. Entries are
+//! inserted one by one in index order instead; sled recovers writes made in order as a prefix
+//! of them (its own crash tests check exactly that), so a crash never leaves a hole.
 
 use std::fmt::Debug;
 use std::io;
@@ -268,7 +275,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = sled::Batch::default();
+        // Encoded and checked first, then inserted one by one in index order: sled recovers a
+        // prefix of the writes it was given in order, so a crash mid-append leaves the log
+        // without a hole (see the module doc on why there is no `sled::Batch` here).
+        let mut encoded = Vec::new();
         let mut previous: Option<u64> = self.last_index()?;
         for entry in entries {
             let index = entry.index();
@@ -281,9 +291,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 )));
             }
             previous = Some(index);
-            batch.insert(&index_key(index), encode(&entry)?);
+            encoded.push((index_key(index), encode(&entry)?));
         }
-        self.log.apply_batch(batch).map_err(sled_error)?;
+        for (key, value) in encoded {
+            self.log.insert(key, value).map_err(sled_error)?;
+        }
         self.syncer
             .queue(&self.disk)
             .send(Pending::Append(callback))
@@ -293,12 +305,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let from = last_log_id.map_or(0, |log_id| log_id.index() + 1);
-        let mut batch = sled::Batch::default();
-        for item in self.log.range(index_key(from)..) {
-            let (key, _) = item.map_err(sled_error)?;
-            batch.remove(key);
+        // Newest first: a crash part way leaves a shorter log, never one with a hole.
+        let doomed = self
+            .log
+            .range(index_key(from)..)
+            .keys()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sled_error)?;
+        for key in doomed.into_iter().rev() {
+            self.log.remove(key).map_err(sled_error)?;
         }
-        self.log.apply_batch(batch).map_err(sled_error)?;
         self.flush_barrier().await
     }
 
@@ -307,11 +323,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // it, or it could never start.
         self.write_meta(LAST_PURGED, &Some(log_id))?;
         self.flush_barrier().await?;
-        let mut batch = sled::Batch::default();
-        for item in self.log.range(..=index_key(log_id.index())) {
-            let (key, _) = item.map_err(sled_error)?;
-            batch.remove(key);
+        // Oldest first: a crash part way leaves entries at or below the purge point, which
+        // nothing reads and the next purge removes.
+        for key in self.log.range(..=index_key(log_id.index())).keys() {
+            self.log.remove(key.map_err(sled_error)?).map_err(sled_error)?;
         }
-        self.log.apply_batch(batch).map_err(sled_error)
+        Ok(())
     }
 }

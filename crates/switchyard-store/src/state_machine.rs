@@ -10,15 +10,26 @@
 //! mid-install leaves the old state intact.
 //!
 //! Applying an entry runs the domain's `decide` against the current trees and writes its changes,
-//! its events, `last_applied` and any membership in one sled transaction, then answers the
-//! waiting client. Applies are not synced on their own: after a crash the state machine resumes
-//! from its last applied entry and re-applies the durable log.
+//! its events, `last_applied` and any membership atomically, then answers the waiting client.
+//! Applies are not synced on their own: after a crash the state machine resumes from its last
+//! applied entry and re-applies the durable log.
+//!
+//! Atomic without a sled transaction: sled 0.34 guards transactions and batches with a lock
+//! global to the process that, once used, every later sled operation takes too (see the log
+//! store's module doc). A batch of applied entries is therefore written as a *journal*: first
+//! all its writes in one value under one key (a single insert, atomic in sled), then each write
+//! to its tree with a plain insert or remove. sled recovers writes made in order as a prefix of
+//! them, so after a crash the trees hold every batch before the last journal and part of the
+//! last one at most; opening the store writes the last journal's writes again (they are plain
+//! puts and removes, so writing them twice changes nothing) and the trees hold whole batches
+//! only, with the `last_applied` of the last one.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::ops::{Bound, ControlFlow};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
 
 use futures::{Stream, TryStreamExt};
@@ -26,7 +37,6 @@ use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sled::Transactional;
 use switchyard_domain::{
     Application, ApplicationNumber, Counters, Date, DueEntry, Event, Notice, NoticeNumber,
     Participant, PartyId, Policy, RequestKey, RequestRecord, StateHasher, StateView,
@@ -75,6 +85,14 @@ const META_RETIRED_NODES: &[u8] = b"retired_nodes";
 
 const STORE_GENERATION: &[u8] = b"generation";
 const STORE_SNAPSHOT: &[u8] = b"snapshot";
+/// The writes of the last applied batch, written before them (see the module doc).
+const STORE_JOURNAL: &[u8] = b"journal";
+/// The fault point's "off" (see `StateMachine::stop_after_next_journal`).
+const NO_FAULT: usize = usize::MAX;
+/// Most bytes of writes one batch collects before they are written: a journal stays far below
+/// sled's inline value limit (a quarter of a segment) and a batch's writes hold the readers
+/// back only briefly.
+const APPLY_BATCH_BYTES_MAX: usize = 512 * 1024;
 
 /// Events older than this many revisions behind the last applied entry are pruned; a watch
 /// asking for older revisions gets a "compacted" answer.
@@ -121,6 +139,22 @@ impl EventRetention {
 pub(crate) struct StateTrees {
     generation: u64,
     trees: Vec<sled::Tree>,
+    /// The store's own metadata tree, which holds the journal.
+    store_meta: sled::Tree,
+}
+
+/// The writes of one applied batch, as the journal holds them.
+#[derive(Serialize)]
+struct JournalRef<'a> {
+    generation: u64,
+    by_tree: &'a [BTreeMap<Vec<u8>, Option<Vec<u8>>>],
+}
+
+/// [`JournalRef`], read back.
+#[derive(serde::Deserialize)]
+struct Journal {
+    generation: u64,
+    by_tree: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl StateTrees {
@@ -132,7 +166,86 @@ impl StateTrees {
                     .map_err(sled_error)
             })
             .collect::<io::Result<Vec<_>>>()?;
-        Ok(StateTrees { generation, trees })
+        let store_meta = db.open_tree("store_meta").map_err(sled_error)?;
+        Ok(StateTrees {
+            generation,
+            trees,
+            store_meta,
+        })
+    }
+
+    /// Writes the last journal of this generation again, and the event pruning the last
+    /// applied entry implies: after a crash, the trees hold whole batches only. Writing a
+    /// journal twice changes nothing, so this runs at every start. Returns how many writes the
+    /// journal held.
+    fn recover(&self, retention: EventRetention) -> io::Result<usize> {
+        let mut rewritten = 0;
+        if let Some(bytes) = self.store_meta.get(STORE_JOURNAL).map_err(sled_error)? {
+            let journal: Journal = decode(&bytes, "journal")?;
+            if journal.generation == self.generation {
+                if journal.by_tree.len() != TREE_COUNT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the journal holds writes for {} trees, not {TREE_COUNT}",
+                            journal.by_tree.len()
+                        ),
+                    ));
+                }
+                self.write_all(&journal.by_tree, NO_FAULT)?;
+                rewritten = journal.by_tree.iter().map(BTreeMap::len).sum();
+            }
+        }
+        if let Some(applied) = self.last_applied()? {
+            let revision = applied.index();
+            let last_prune = revision - revision % retention.every;
+            if retention.prunes_at(last_prune) {
+                StateMachine::prune_events(self, retention, last_prune)?;
+            }
+        }
+        Ok(rewritten)
+    }
+
+    /// Writes a batch's effects: the journal first, then every write to its tree, in tree and
+    /// key order. Not atomic by itself: [`StateTrees::recover`] completes a batch a crash cut
+    /// short.
+    fn commit(&self, pending: &PendingWrites, stop_after_journal: &AtomicUsize) -> io::Result<()> {
+        let journal = encode(&JournalRef {
+            generation: self.generation,
+            by_tree: &pending.by_tree,
+        })?;
+        self.store_meta
+            .insert(STORE_JOURNAL, journal)
+            .map_err(sled_error)?;
+        // Set only by tests (`StateMachine::stop_after_next_journal`): a crash at the worst
+        // moments, after the journal and part of the writes.
+        let stop_after = stop_after_journal.swap(NO_FAULT, std::sync::atomic::Ordering::SeqCst);
+        self.write_all(&pending.by_tree, stop_after)
+    }
+
+    /// Writes `by_tree`, or only the first `stop_after` writes and then fails.
+    fn write_all(
+        &self,
+        by_tree: &[BTreeMap<Vec<u8>, Option<Vec<u8>>>],
+        stop_after: usize,
+    ) -> io::Result<()> {
+        let mut written = 0;
+        for (tree, writes) in self.trees.iter().zip(by_tree) {
+            for (key, value) in writes {
+                if written == stop_after {
+                    return Err(io::Error::other(format!(
+                        "fault injected: stopped after the journal and {written} of its writes"
+                    )));
+                }
+                written += 1;
+                match value {
+                    Some(value) => tree.insert(key.as_slice(), value.as_slice()),
+                    None => tree.remove(key.as_slice()),
+                }
+                .map_err(sled_error)?;
+            }
+        }
+        Ok(())
     }
 
     fn drop_from(db: &sled::Db, generation: u64) -> io::Result<()> {
@@ -336,12 +449,15 @@ pub struct SledView<'a> {
 #[derive(Debug, Default)]
 struct PendingWrites {
     by_tree: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Bytes of keys and values recorded (rewrites of a key counted each time).
+    bytes: usize,
 }
 
 impl PendingWrites {
     fn new() -> PendingWrites {
         PendingWrites {
             by_tree: (0..TREE_COUNT).map(|_| BTreeMap::new()).collect(),
+            bytes: 0,
         }
     }
 
@@ -352,6 +468,7 @@ impl PendingWrites {
     }
 
     fn record(&mut self, write: EncodedWrite) {
+        self.bytes += write.key.len() + write.value.as_ref().map_or(0, Vec::len);
         self.by_tree[write.tree].insert(write.key, write.value);
     }
 
@@ -570,6 +687,9 @@ pub struct StateMachine {
     retention: EventRetention,
     /// Time to apply each entry (`switchyard_apply_duration_seconds`).
     apply_duration: switchyard_metrics::DurationHistogram,
+    /// A fault point for tests: the next batch stops after its journal and this many of its
+    /// writes, as a crash would ([`NO_FAULT`]: never).
+    stop_after_journal: Arc<AtomicUsize>,
 }
 
 /// Where the current snapshot is, as recorded in the store's own metadata.
@@ -605,6 +725,13 @@ impl StateMachine {
             }
         }
         let trees = StateTrees::open(&disk.db, generation)?;
+        let retention = EventRetention::new(event_revisions_retained);
+        let rewritten = trees.recover(retention)?;
+        tracing::debug!(
+            generation,
+            rewritten,
+            "wrote the last applied batch again"
+        );
         std::fs::create_dir_all(&snapshot_directory)?;
         // Snapshots half received before a restart are useless now.
         for entry in std::fs::read_dir(&snapshot_directory)? {
@@ -627,8 +754,9 @@ impl StateMachine {
             apply_lock: Arc::new(tokio::sync::Mutex::new(())),
             read_lock: Arc::new(std::sync::RwLock::new(())),
             snapshot_directory,
-            retention: EventRetention::new(event_revisions_retained),
+            retention,
             apply_duration,
+            stop_after_journal: Arc::new(AtomicUsize::new(NO_FAULT)),
         })
     }
 
@@ -663,6 +791,14 @@ impl StateMachine {
         }
     }
 
+    /// Makes the next batch of applied entries fail after writing its journal and `writes` of
+    /// the writes it holds, as if the node crashed there (tests only).
+    #[cfg(feature = "fault-injection")]
+    pub fn stop_after_next_journal(&self, writes: usize) {
+        self.stop_after_journal
+            .store(writes, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// The last applied log id.
     pub fn last_applied(&self) -> io::Result<Option<LogId>> {
         self.current().last_applied()
@@ -691,8 +827,13 @@ impl StateMachine {
         self.current().retired_nodes()
     }
 
-    /// Events from `revision` on (inclusive), at most `limit`.
+    /// Events from `revision` on (inclusive), at most `limit`. Whole batches of applied entries
+    /// only: an entry's events are never seen in part.
     pub fn events_from(&self, revision: u64, limit: usize) -> io::Result<Vec<StoredEvent>> {
+        let _reading = self
+            .read_lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let trees = self.current();
         let mut events = Vec::new();
         for item in trees.trees[EVENTS]
@@ -864,51 +1005,23 @@ impl StateMachine {
         Ok(hasher.finish())
     }
 
-    /// Writes a batch's effects atomically: every pending write, in one transaction across the
-    /// trees, so that a crash leaves either none of the batch or all of it (with its
-    /// `last_applied`).
-    fn commit(trees: &StateTrees, pending: &PendingWrites) -> io::Result<()> {
-        let all: Vec<&sled::Tree> = trees.trees.iter().collect();
-        all.as_slice()
-            .transaction(|views| {
-                for (tree, writes) in pending.by_tree.iter().enumerate() {
-                    for (key, value) in writes {
-                        match value {
-                            Some(value) => {
-                                views[tree].insert(key.as_slice(), value.as_slice())?;
-                            }
-                            None => {
-                                views[tree].remove(key.as_slice())?;
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .map_err(
-                |error: sled::transaction::TransactionError<()>| match error {
-                    sled::transaction::TransactionError::Storage(error) => sled_error(error),
-                    sled::transaction::TransactionError::Abort(()) => {
-                        io::Error::other("apply transaction aborted")
-                    }
-                },
-            )
-    }
-
     /// Applies `entries` (consecutive, committed) to `trees` as one batch: each entry is decided
-    /// against the state the entries before it left, and all their effects are written in one
-    /// transaction at the end; events are pruned afterwards where a pruning point fell inside
-    /// the batch. The result is the same as applying the entries one by one, on every node,
-    /// whatever the batch boundaries. Returns each entry's answer, in order. Blocking.
+    /// against the state the entries before it left, and their effects are written together at
+    /// the end (or earlier, each time they reach [`APPLY_BATCH_BYTES_MAX`]) with the
+    /// `last_applied` of the last entry they cover; events are pruned afterwards where a pruning
+    /// point fell inside the batch. The result is the same as applying the entries one by one,
+    /// on every node, whatever the batch boundaries. Returns each entry's answer, in order.
+    /// Blocking.
     fn apply_batch(
         trees: &StateTrees,
         read_lock: &std::sync::RwLock<()>,
+        stop_after_journal: &AtomicUsize,
         retention: EventRetention,
         entries: Vec<Entry>,
     ) -> io::Result<Vec<StoreResponse>> {
         let mut pending = PendingWrites::new();
         let mut answers = Vec::with_capacity(entries.len());
-        let mut last_log_id = None;
+        let mut unwritten = None;
         let mut prune_at = None;
         for entry in entries {
             let log_id = entry.log_id;
@@ -965,29 +1078,43 @@ impl StateMachine {
             if retention.prunes_at(revision) {
                 prune_at = Some(revision);
             }
-            last_log_id = Some(log_id);
+            unwritten = Some(log_id);
             answers.push(response);
+            if pending.bytes >= APPLY_BATCH_BYTES_MAX {
+                Self::write_batch(trees, read_lock, stop_after_journal, &mut pending, log_id)?;
+                unwritten = None;
+            }
         }
-        let Some(last_log_id) = last_log_id else {
-            return Ok(answers);
-        };
-        pending.record(put(META, META_LAST_APPLIED, &Some(last_log_id))?);
-        tracing::trace!(
-            entries = answers.len(),
-            writes = pending.writes(),
-            "applying a batch"
-        );
-        {
-            // Reads wait while the batch commits: they see all of it or none of it.
-            let _committing = read_lock
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Self::commit(trees, &pending)?;
+        if let Some(last_log_id) = unwritten {
+            Self::write_batch(trees, read_lock, stop_after_journal, &mut pending, last_log_id)?;
         }
         if let Some(revision) = prune_at {
             Self::prune_events(trees, retention, revision)?;
         }
         Ok(answers)
+    }
+
+    /// Writes `pending` with `last_applied` = `last_log_id` and empties it.
+    fn write_batch(
+        trees: &StateTrees,
+        read_lock: &std::sync::RwLock<()>,
+        stop_after_journal: &AtomicUsize,
+        pending: &mut PendingWrites,
+        last_log_id: LogId,
+    ) -> io::Result<()> {
+        pending.record(put(META, META_LAST_APPLIED, &Some(last_log_id))?);
+        tracing::trace!(
+            writes = pending.writes(),
+            bytes = pending.bytes,
+            "writing applied entries"
+        );
+        // Reads wait while the writes go in: they see all of them or none of them.
+        let _committing = read_lock
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        trees.commit(pending, stop_after_journal)?;
+        *pending = PendingWrites::new();
+        Ok(())
     }
 
     fn prune_events(
@@ -998,12 +1125,14 @@ impl StateMachine {
         if !retention.prunes_at(revision) {
             return Ok(());
         }
+        // Oldest first, one by one: a crash part way leaves the newest of them, which the next
+        // start prunes again (`StateTrees::recover`).
         let oldest_kept = event_key(revision - retention.retained, 0);
-        let mut batch = sled::Batch::default();
-        for item in trees.trees[EVENTS].range(..oldest_kept) {
-            batch.remove(item.map_err(sled_error)?.0);
+        let events = &trees.trees[EVENTS];
+        for key in events.range(..oldest_kept).keys() {
+            events.remove(key.map_err(sled_error)?).map_err(sled_error)?;
         }
-        trees.trees[EVENTS].apply_batch(batch).map_err(sled_error)
+        Ok(())
     }
 
     fn current_snapshot_record(&self) -> io::Result<Option<CurrentSnapshot>> {
@@ -1093,9 +1222,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 let entries = std::mem::take(&mut batch);
                 let trees = Arc::clone(&trees);
                 let read_lock = Arc::clone(&self.read_lock);
+                let stop_after_journal = Arc::clone(&self.stop_after_journal);
                 let started = std::time::Instant::now();
                 let answers = tokio::task::spawn_blocking(move || {
-                    Self::apply_batch(&trees, &read_lock, retention, entries)
+                    Self::apply_batch(
+                        &trees,
+                        &read_lock,
+                        &stop_after_journal,
+                        retention,
+                        entries,
+                    )
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -1135,30 +1271,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             StateTrees::drop_from(&db, generation)?;
             let trees = StateTrees::open(&db, generation)?;
             let mut reader = SnapshotReader::open(&file.path)?;
-            let mut batches: Vec<sled::Batch> =
-                (0..TREE_COUNT).map(|_| sled::Batch::default()).collect();
-            let mut pending = 0;
+            // Plain inserts: nothing reads this generation before the flip below, and a crash
+            // before it drops the generation at the next start.
             while let Some(record) = reader.next_record()? {
                 let (tree, key, value) = (usize::from(record.tree), record.key, record.value);
-                if tree >= TREE_COUNT {
+                let Some(tree) = trees.trees.get(tree) else {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         "snapshot names an unknown tree",
                     ));
-                }
-                batches[tree].insert(key, value);
-                pending += 1;
-                if pending >= 10_000 {
-                    for (index, batch) in batches.iter_mut().enumerate() {
-                        trees.trees[index]
-                            .apply_batch(std::mem::take(batch))
-                            .map_err(sled_error)?;
-                    }
-                    pending = 0;
-                }
-            }
-            for (index, batch) in batches.into_iter().enumerate() {
-                trees.trees[index].apply_batch(batch).map_err(sled_error)?;
+                };
+                tree.insert(key, value).map_err(sled_error)?;
             }
             if trees.last_applied()? != expected_last_applied {
                 return Err(io::Error::new(
