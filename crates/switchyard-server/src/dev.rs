@@ -49,6 +49,8 @@ const DEV_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const LOAD_CONCURRENCY: usize = 4;
 /// Longest wait for the first leader.
 const LEADER_WAIT: Duration = Duration::from_secs(30);
+/// How long the followers get to apply the sample data the leader has applied.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
 
 /// How to start the development cluster.
 #[derive(Debug, Clone)]
@@ -400,12 +402,34 @@ impl DevCluster {
                 Err(rejection) => return Err(DevError::Load(rejection.to_string())),
             }
         }
+        self.wait_until_all_applied(node.applied_index(), CATCH_UP_WAIT)
+            .await?;
         Ok(LoadSummary {
             participants,
             supply_points: total,
             examples,
             already_loaded: false,
         })
+    }
+
+    /// Waits until every node has applied the log up to `index`, so that a local read on any
+    /// node sees the sample data once the cluster says it is ready.
+    async fn wait_until_all_applied(&self, index: u64, wait: Duration) -> Result<(), DevError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        for node in &self.nodes {
+            let mut applied = node.node.applied_index();
+            while applied < index {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    return Err(DevError::Load(format!(
+                        "{} applied the log only up to {applied} of {index} within {wait:?}",
+                        node.name
+                    )));
+                }
+                applied = node.node.wait_applied_beyond(applied, left).await;
+            }
+        }
+        Ok(())
     }
 
     /// The public API endpoint of every node, as `http://host:port`.
