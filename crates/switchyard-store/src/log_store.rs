@@ -326,7 +326,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // Oldest first: a crash part way leaves entries at or below the purge point, which
         // nothing reads and the next purge removes.
         for key in self.log.range(..=index_key(log_id.index())).keys() {
-            self.log.remove(key.map_err(sled_error)?).map_err(sled_error)?;
+            self.log
+                .remove(key.map_err(sled_error)?)
+                .map_err(sled_error)?;
         }
         Ok(())
     }

@@ -7,8 +7,8 @@
 //! - `switchyard_disk_stalled` — 1 while the store reports a stalled disk (the node then does
 //!   not serve), else 0;
 //! - `switchyard_apply_duration_seconds` — applying one entry, observed once per entry: entries
-//!   are applied in batches (decided one after the other, written in one sled transaction), and
-//!   each entry counts the time its whole batch took.
+//!   are applied in batches (decided one after the other, written together through the
+//!   journal), and each entry counts the time its whole batch took.
 
 use std::borrow::Cow;
 
@@ -67,7 +67,7 @@ impl StoreMetrics {
         );
         registry.register(
             "apply_duration",
-            "Applying one log entry to the state machine, as long as its batch took: decisions, encoding, one transaction",
+            "Applying one log entry to the state machine, as long as its batch took: decisions, encoding, the journalled writes",
             Some(Unit::Seconds),
             metrics.apply_duration.clone(),
         );

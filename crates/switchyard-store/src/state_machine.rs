@@ -99,10 +99,10 @@ const APPLY_BATCH_BYTES_MAX: usize = 512 * 1024;
 pub const EVENT_REVISIONS_RETAINED: u64 = 1_000_000;
 /// Pruning runs every this many applied entries (or every `retained` entries, if fewer).
 const EVENT_PRUNE_EVERY: u64 = 4096;
-/// Most entries applied in one sled transaction. A batch is decided entry by entry against the
-/// state the entries before it left, then written at once: the per-transaction cost of sled
-/// (locks on every tree, the commit) and the keys every entry rewrites (`last_applied`, the
-/// counters, the clock) are paid once per batch instead of once per entry.
+/// Most entries applied in one batch. A batch is decided entry by entry against the state the
+/// entries before it left, then written at once: the journal and the keys every entry rewrites
+/// (`last_applied`, the counters, the clock) are written once per batch instead of once per
+/// entry.
 const APPLY_BATCH_ENTRIES_MAX: usize = 256;
 
 /// When events are pruned: every `every` revisions, everything more than `retained` revisions
@@ -445,7 +445,7 @@ pub struct SledView<'a> {
 }
 
 /// The writes of the entries applied so far in one batch, not yet in sled: the last value of
-/// each key (`None`: removed). Committed together, in one transaction, at the end of the batch.
+/// each key (`None`: removed). Written together, through the journal, at the end of the batch.
 #[derive(Debug, Default)]
 struct PendingWrites {
     by_tree: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
@@ -619,7 +619,7 @@ impl StateView for SledView<'_> {
     }
 }
 
-/// One write, encoded, ready for the transaction.
+/// One write, encoded, ready for the journal and its tree.
 struct EncodedWrite {
     tree: usize,
     key: Vec<u8>,
@@ -727,11 +727,7 @@ impl StateMachine {
         let trees = StateTrees::open(&disk.db, generation)?;
         let retention = EventRetention::new(event_revisions_retained);
         let rewritten = trees.recover(retention)?;
-        tracing::debug!(
-            generation,
-            rewritten,
-            "wrote the last applied batch again"
-        );
+        tracing::debug!(generation, rewritten, "wrote the last applied batch again");
         std::fs::create_dir_all(&snapshot_directory)?;
         // Snapshots half received before a restart are useless now.
         for entry in std::fs::read_dir(&snapshot_directory)? {
@@ -1086,7 +1082,13 @@ impl StateMachine {
             }
         }
         if let Some(last_log_id) = unwritten {
-            Self::write_batch(trees, read_lock, stop_after_journal, &mut pending, last_log_id)?;
+            Self::write_batch(
+                trees,
+                read_lock,
+                stop_after_journal,
+                &mut pending,
+                last_log_id,
+            )?;
         }
         if let Some(revision) = prune_at {
             Self::prune_events(trees, retention, revision)?;
@@ -1130,7 +1132,9 @@ impl StateMachine {
         let oldest_kept = event_key(revision - retention.retained, 0);
         let events = &trees.trees[EVENTS];
         for key in events.range(..oldest_kept).keys() {
-            events.remove(key.map_err(sled_error)?).map_err(sled_error)?;
+            events
+                .remove(key.map_err(sled_error)?)
+                .map_err(sled_error)?;
         }
         Ok(())
     }
@@ -1225,13 +1229,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 let stop_after_journal = Arc::clone(&self.stop_after_journal);
                 let started = std::time::Instant::now();
                 let answers = tokio::task::spawn_blocking(move || {
-                    Self::apply_batch(
-                        &trees,
-                        &read_lock,
-                        &stop_after_journal,
-                        retention,
-                        entries,
-                    )
+                    Self::apply_batch(&trees, &read_lock, &stop_after_journal, retention, entries)
                 })
                 .await
                 .map_err(io::Error::other)??;
