@@ -179,7 +179,17 @@ async fn survives_sigkill_at_random_moments() {
             last >= acknowledged,
             "iteration {iteration} (seed {seed}): acknowledged entry {acknowledged} lost; log ends at {last}"
         );
-        let entries = store.log.try_get_log_entries(1..=last).await.unwrap();
+        // The reader returns at most `READ_ENTRIES_MAX` entries a call, as openraft expects.
+        let mut entries = Vec::new();
+        while (entries.len() as u64) < last {
+            let from = entries.len() as u64 + 1;
+            let more = store.log.try_get_log_entries(from..=last).await.unwrap();
+            assert!(
+                !more.is_empty(),
+                "iteration {iteration} (seed {seed}): no entries from {from} though the log ends at {last}"
+            );
+            entries.extend(more);
+        }
         for (position, entry) in entries.iter().enumerate() {
             assert_eq!(
                 entry.log_id.index,
