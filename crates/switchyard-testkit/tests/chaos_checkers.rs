@@ -390,6 +390,68 @@ fn a_lost_acknowledged_write_is_reported() {
     assert_reports(&report, Checker::ReplicaDivergence, &["tokyo-1", "osaka-1"]);
 }
 
+/// A write whose answer was lost and that the rules refuse in two ways where it stands (a
+/// switch-out by a retailer that is not the current one, against a waiting switch-in of another
+/// date, cancelled before the retries): a retry may show either refusal, the first one seen is
+/// then the answer for good, and a refusal the rules do not give there is reported (seed 12470267090441371787 of
+/// `recorded_sequential_runs_pass` once failed on the first half).
+#[test]
+fn a_lost_refusal_may_be_any_the_rules_give_and_a_retry_tells_which() {
+    let other_date = Operation::SubmitSwitchOut {
+        request_id: request("out-1"),
+        supply_point: point(),
+        effective_date: fixtures::date("2026-12-11"),
+    };
+    let history = |retries: &[&str]| {
+        let mut builder = Builder::new();
+        builder.ok_request(R2, 1, 0);
+        builder.op(
+            1,
+            R2,
+            switch_in("in-1", 1),
+            20,
+            25,
+            app_answer(1, 1, ApplicationState::AwaitingMatch, None),
+        );
+        builder.op(3, R3, other_date.clone(), 30, 35, unknown());
+        // Gone before the retries: only the lost attempt can have met the switch-in.
+        builder.op(
+            1,
+            R2,
+            cancel("cancel-1", 1, 1),
+            36,
+            38,
+            app_answer(1, 2, ApplicationState::Cancelled, None),
+        );
+        for (attempt, rule) in retries.iter().enumerate() {
+            let from = 40 + 10 * attempt as u64;
+            builder.op(
+                3,
+                R3,
+                other_date.clone(),
+                from,
+                from + 5,
+                refused("FAILED_PRECONDITION", rule),
+            );
+        }
+        builder.history
+    };
+    for rule in ["counterpart_date_mismatch", "not_current_retailer"] {
+        let report = check_linearizability(&history(&[rule]));
+        assert!(
+            report.of(Checker::Linearizability).is_empty(),
+            "{rule}: {report}"
+        );
+    }
+    let report = check_linearizability(&history(&["open_application_exists"]));
+    assert_reports(&report, Checker::Linearizability, &["out-1"]);
+    let report = check_linearizability(&history(&[
+        "counterpart_date_mismatch",
+        "not_current_retailer",
+    ]));
+    assert_reports(&report, Checker::Linearizability, &["out-1"]);
+}
+
 /// One request id answered with two different applications, both applied afresh, and a replica
 /// holding both: reported by the history comparison, the replayed flags, the count of
 /// applications per request id and the replica's request record.

@@ -169,9 +169,9 @@ enum Answer {
         slot: usize,
         state: StopOnBehalfState,
     },
-    Refused {
-        rule: &'static str,
-    },
+    /// Refused by one of `rules`: more than one when the answer was never seen and the rules
+    /// refuse it several ways in the state it was placed in (a retry shows which).
+    Refused { rules: Vec<&'static str> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -617,7 +617,7 @@ impl PointModel {
                     key,
                     Remembered {
                         content,
-                        answer: Answer::Refused { rule },
+                        answer: Answer::Refused { rules: vec![rule] },
                     },
                 );
                 Ok(())
@@ -647,7 +647,22 @@ impl PointModel {
             };
         }
         match (outcome, &remembered.answer) {
-            (Outcome::Refused(refusal), Answer::Refused { rule }) if refusal.rule == *rule => {
+            (Outcome::Refused(refusal), Answer::Refused { rules }) => {
+                let Some(rule) = rules.iter().find(|rule| **rule == refusal.rule) else {
+                    return Err(format!(
+                        "request {key} was answered {} the first time; a retry must get that answer again, not {}",
+                        self.describe_answer(&remembered.answer),
+                        describe_outcome(outcome)
+                    ));
+                };
+                // The first answer is known now: later retries must repeat this one.
+                self.answers.insert(
+                    key.clone(),
+                    Remembered {
+                        content: remembered.content.clone(),
+                        answer: Answer::Refused { rules: vec![rule] },
+                    },
+                );
                 Ok(())
             }
             (Outcome::Ok(observed), answer @ Answer::Application { .. })
@@ -685,7 +700,7 @@ impl PointModel {
                     name_or_unnamed(self.requests[*slot].number)
                 )
             }
-            Answer::Refused { rule } => format!("refused {rule}"),
+            Answer::Refused { rules } => format!("refused {}", rules.join(" or ")),
         }
     }
 
@@ -1285,14 +1300,13 @@ impl PointModel {
         let content = operation.operation.content_without_request_id();
         let answer = match self.decide(operation) {
             Decision::Accept(effect) => self.apply(effect),
-            Decision::Refuse(rules) => match rules.first() {
-                Some(rule) => Answer::Refused { rule },
-                None => {
-                    return Outcome::Unknown {
-                        error: "nothing to place".to_owned(),
-                    };
-                }
-            },
+            // Any of the rules may be the one the system answered with; a retry tells.
+            Decision::Refuse(rules) if !rules.is_empty() => Answer::Refused { rules },
+            Decision::Refuse(_) => {
+                return Outcome::Unknown {
+                    error: "nothing to place".to_owned(),
+                };
+            }
         };
         let text = format!("placed here: {}", self.describe_answer(&answer));
         self.answers.insert(key, Remembered { content, answer });
