@@ -452,6 +452,35 @@ fn a_lost_refusal_may_be_any_the_rules_give_and_a_retry_tells_which() {
     assert_reports(&report, Checker::Linearizability, &["out-1"]);
 }
 
+/// Two stop-on-behalf requests whose answers were lost, then a judgement of SB3 by one of their
+/// requesters, refused `not_permitted` (whichever of the two SB3 is, R1 is its addressee), then a
+/// look-up showing SB2 and SB3 pending. Only the later look-up tells which record SB3 is: a model
+/// that ties SB3 to the first unnamed request at the refusal finds no room for SB2 before it (seed
+/// 2205794950378975869 of `recorded_sequential_runs_pass` once failed so). A look-up that
+/// contradicts every way the numbers can be tied, or a refusal saying SB3 is not on the point
+/// that a look-up then shows there, is still reported.
+#[test]
+fn a_number_named_before_its_record_is_known_keeps_every_record_it_may_be() {
+    let history = |judged: Outcome, pending: &[u64]| {
+        let mut builder = Builder::new();
+        builder.op(1, R2, register("reg-a"), 0, 5, unknown());
+        builder.op(2, R3, register("reg-b"), 10, 15, unknown());
+        builder.op(3, R2, judge("judge-3", 3), 20, 25, judged);
+        builder.op(4, "T03", look_up(), 30, 35, seen(R1, &[], pending));
+        builder.history
+    };
+    let not_permitted = || refused("PERMISSION_DENIED", "not_permitted");
+    let report = check_linearizability(&history(not_permitted(), &[2, 3]));
+    assert!(report.of(Checker::Linearizability).is_empty(), "{report}");
+    let report = check_linearizability(&history(not_permitted(), &[2, 3, 4]));
+    assert_reports(&report, Checker::Linearizability, &["look-up"]);
+    let report = check_linearizability(&history(
+        refused("NOT_FOUND", "stop_on_behalf_not_found"),
+        &[2, 3],
+    ));
+    assert_reports(&report, Checker::Linearizability, &["SB0000000003"]);
+}
+
 /// One request id answered with two different applications, both applied afresh, and a replica
 /// holding both: reported by the history comparison, the replayed flags, the count of
 /// applications per request id and the replica's request record.

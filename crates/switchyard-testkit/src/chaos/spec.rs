@@ -26,9 +26,11 @@
 //!
 //! Numbers are not predictable per point (they are global), so a record created by an operation
 //! whose answer was lost carries no number until a later observation names it (a retry's answer,
-//! a look-up, a counterpart's `matched_with`, a TSO's completion); the model then binds the number
-//! to the unnamed record that fits (same procedure, applicant, state, in number order), and when
-//! the answer proves that binding wrong, tries every other unnamed record the number may name.
+//! a look-up, a counterpart's `matched_with`, a TSO's completion). An operation that names a
+//! number no record carries yet may mean any unnamed record the number order allows, or one on
+//! another point; a refusal often reads the same for several of them, so the model keeps every
+//! such world ([`PointModel`]) until later observations leave the ones that fit. A look-up shows
+//! everything open, so the numbers it shows tie to the unnamed records in order, with no choice.
 //!
 //! A refusal by a rule outside the model (lead times, dates, horizons, registration,
 //! `actual_date_invalid`, rate limits, malformed requests) is taken as a possible refusal that
@@ -223,36 +225,41 @@ enum Effect {
     },
 }
 
-/// A number bound to an unnamed slot before an operation that names it is decided.
+/// Where a number no record carries yet is taken to be, before an operation that names it is
+/// decided: on an unnamed slot, or on another point.
 #[derive(Debug, Clone, Copy)]
 enum Binding {
     Application(usize, ApplicationNumber),
     Request(usize, StopOnBehalfNumber),
+    ApplicationElsewhere(ApplicationNumber),
+    RequestElsewhere(StopOnBehalfNumber),
 }
 
 impl Binding {
-    fn bind(self, model: &mut PointModel) {
+    fn bind(self, world: &mut World) {
         match self {
-            Binding::Application(slot, number) => model.applications[slot].number = Some(number),
-            Binding::Request(slot, number) => model.requests[slot].number = Some(number),
+            Binding::Application(slot, number) => world.applications[slot].number = Some(number),
+            Binding::Request(slot, number) => world.requests[slot].number = Some(number),
+            Binding::ApplicationElsewhere(number) => world.applications_elsewhere.push(number),
+            Binding::RequestElsewhere(number) => world.requests_elsewhere.push(number),
         }
     }
 }
 
-/// One supply point's externally visible state.
+/// The sequential specification of one supply point: every [`World`] the operations placed so
+/// far leave possible.
+///
+/// There is more than one when an operation names a number no observation has tied to a record
+/// yet (its creator's answer was lost) and several records, or none on this point, may carry it:
+/// a refusal often reads the same for each, so choosing one would be a guess a later observation
+/// can prove wrong. Each step keeps every world the observed outcome fits and drops the others;
+/// the history fits while one world is left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PointModel {
-    supply_point: SupplyPointNumber,
-    current: Option<RetailerCode>,
-    requests: Vec<RequestSlot>,
-    applications: Vec<ApplicationSlot>,
-    answers: BTreeMap<RequestKey, Remembered>,
-    /// No fresh write placed from here on may carry a revision at or below this.
-    revision_floor: u64,
-    /// The highest revision of a fresh write placed so far.
-    last_write_revision: u64,
-    /// Steps left to the tester's search, shared by every copy of the model: once spent, every
-    /// step fails, so that the search ends (and the checker reports it as inconclusive).
+    worlds: Vec<World>,
+    /// Steps left to the tester's search (one per world a step is tried in), shared by every copy
+    /// of the model: once spent, every step fails, so that the search ends (and the checker
+    /// reports it as inconclusive).
     budget: Rc<Cell<u64>>,
 }
 
@@ -263,30 +270,61 @@ impl PointModel {
         budget: Rc<Cell<u64>>,
     ) -> Self {
         PointModel {
+            worlds: vec![World {
+                supply_point,
+                current,
+                requests: Vec::new(),
+                applications: Vec::new(),
+                answers: BTreeMap::new(),
+                revision_floor: 0,
+                last_write_revision: 0,
+                applications_elsewhere: Vec::new(),
+                requests_elsewhere: Vec::new(),
+            }],
             budget,
-            supply_point,
-            current,
-            requests: Vec::new(),
-            applications: Vec::new(),
-            answers: BTreeMap::new(),
-            revision_floor: 0,
-            last_write_revision: 0,
         }
     }
 
-    /// Places `operation` with the observed `outcome`; `Err` says why it does not fit here.
+    /// Places `operation` with the observed `outcome`; `Err` says why it fits no world (the
+    /// reason given in the first one).
     pub(crate) fn step(
         &mut self,
         operation: &SpecOperation,
         outcome: &Outcome,
     ) -> Result<(), String> {
-        match (&operation.operation, outcome) {
-            (Operation::LookUp { .. }, Outcome::Ok(Observed::LookUp(result))) => {
-                self.check_look_up(result)
+        let mut next: Vec<World> = Vec::new();
+        let mut error = None;
+        for world in &self.worlds {
+            if !self.spend() {
+                return Err("the search's step budget is spent".to_owned());
             }
-            // Not fed to the tester: a failed read shows nothing, an unknown write never returns.
-            (Operation::LookUp { .. }, _) | (_, Outcome::Unknown { .. }) => Ok(()),
-            (_, outcome) => self.step_write(operation, outcome),
+            match world.step(operation, outcome) {
+                Ok(successors) => merge_worlds(&mut next, successors),
+                Err(reason) => {
+                    error.get_or_insert(reason);
+                }
+            }
+        }
+        if next.is_empty() {
+            return Err(error.unwrap_or_else(|| "no world is left".to_owned()));
+        }
+        self.worlds = next;
+        Ok(())
+    }
+
+    /// Places an operation whose answer was never seen in every world.
+    fn invoke_unobserved(&mut self, operation: &SpecOperation) -> Outcome {
+        let mut next: Vec<World> = Vec::new();
+        let mut text = None;
+        for world in &self.worlds {
+            self.spend();
+            let (successors, placed) = world.invoke_unobserved(operation);
+            text.get_or_insert(placed);
+            merge_worlds(&mut next, successors);
+        }
+        self.worlds = next;
+        Outcome::Unknown {
+            error: text.unwrap_or_default(),
         }
     }
 
@@ -297,8 +335,66 @@ impl PointModel {
         left > 0
     }
 
-    /// The state in words, for reports.
+    /// The state in words, for reports: the first world, and how many others are left.
     pub(crate) fn describe(&self) -> String {
+        let mut text = self.worlds.first().map(World::describe).unwrap_or_default();
+        if self.worlds.len() > 1 {
+            let _ = write!(
+                text,
+                " (or one of {} other ways to tie the numbers seen to the records whose answers were lost)",
+                self.worlds.len() - 1
+            );
+        }
+        text
+    }
+}
+
+/// Adds `successors` to `worlds`, leaving out duplicates.
+fn merge_worlds(worlds: &mut Vec<World>, successors: Vec<World>) {
+    for world in successors {
+        if !worlds.contains(&world) {
+            worlds.push(world);
+        }
+    }
+}
+
+/// One way the supply point's externally visible state may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct World {
+    supply_point: SupplyPointNumber,
+    current: Option<RetailerCode>,
+    requests: Vec<RequestSlot>,
+    applications: Vec<ApplicationSlot>,
+    answers: BTreeMap<RequestKey, Remembered>,
+    /// No fresh write placed from here on may carry a revision at or below this.
+    revision_floor: u64,
+    /// The highest revision of a fresh write placed so far.
+    last_write_revision: u64,
+    /// Numbers an operation named that this world takes to be on other points (numbers are
+    /// global, and the workload names only numbers it has seen, which exist already): no record
+    /// here may carry them later.
+    applications_elsewhere: Vec<ApplicationNumber>,
+    requests_elsewhere: Vec<StopOnBehalfNumber>,
+}
+
+impl World {
+    /// The worlds `operation` with the observed `outcome` leads to from this one; `Err` says why
+    /// it does not fit here.
+    fn step(&self, operation: &SpecOperation, outcome: &Outcome) -> Result<Vec<World>, String> {
+        match (&operation.operation, outcome) {
+            (Operation::LookUp { .. }, Outcome::Ok(Observed::LookUp(result))) => {
+                let mut world = self.clone();
+                world.check_look_up(result)?;
+                Ok(vec![world])
+            }
+            // Not fed to the tester: a failed read shows nothing, an unknown write never returns.
+            (Operation::LookUp { .. }, _) | (_, Outcome::Unknown { .. }) => Ok(vec![self.clone()]),
+            (_, outcome) => self.step_write(operation, outcome),
+        }
+    }
+
+    /// The state in words, for reports.
+    fn describe(&self) -> String {
         let mut text = match self.current {
             Some(retailer) => format!("supplied by {retailer}"),
             None => "stopped".to_owned(),
@@ -466,7 +562,11 @@ impl PointModel {
         Ok(())
     }
 
-    fn step_write(&mut self, operation: &SpecOperation, outcome: &Outcome) -> Result<(), String> {
+    fn step_write(
+        &self,
+        operation: &SpecOperation,
+        outcome: &Outcome,
+    ) -> Result<Vec<World>, String> {
         let key = RequestKey {
             party: operation.actor.clone(),
             request_id: operation
@@ -477,62 +577,56 @@ impl PointModel {
         };
         let content = operation.operation.content_without_request_id();
         if let Some(remembered) = self.answers.get(&key).cloned() {
-            return self.step_retry(&key, &content, &remembered, outcome);
+            let mut world = self.clone();
+            world.step_retry(&key, &content, &remembered, outcome)?;
+            return Ok(vec![world]);
         }
         if let Outcome::Refused(refusal) = outcome
             && refusal.rule == REQUEST_ID_REUSED
         {
             // The first use may lie outside this point's history; nothing changed.
-            return Ok(());
+            return Ok(vec![self.clone()]);
         }
-        // The operation may name a record no slot carries yet, and more than one unnamed slot may
-        // be it: `decide` binds the one its preferences pick, which the answer can prove wrong
-        // (two matched halves, both unnamed: the answer names the other as the counterpart). So
-        // if that binding does not fit the answer, each unnamed slot the number may name is tried.
-        let bindings = self.other_bindings(&operation.operation);
-        // With one candidate or none, `decide`'s own binding is the only one there is.
-        if bindings.len() < 2 {
-            return self.decide_and_check(operation, outcome, &key);
-        }
-        let mut preferred = self.clone();
-        let error = match preferred.decide_and_check(operation, outcome, &key) {
-            Ok(()) => {
-                *self = preferred;
-                return Ok(());
-            }
-            Err(error) => error,
-        };
-        for binding in bindings {
+        let mut worlds = Vec::new();
+        let mut error = None;
+        for binding in self.bindings(&operation.operation) {
             let mut trial = self.clone();
-            binding.bind(&mut trial);
-            if trial.decide_and_check(operation, outcome, &key).is_ok() {
-                *self = trial;
-                return Ok(());
+            if let Some(binding) = binding {
+                binding.bind(&mut trial);
+            }
+            match trial.decide_and_check(operation, outcome, &key) {
+                Ok(()) => worlds.push(trial),
+                Err(reason) => {
+                    error.get_or_insert(reason);
+                }
             }
         }
-        Err(error)
+        match error {
+            Some(reason) if worlds.is_empty() => Err(reason),
+            _ => Ok(worlds),
+        }
     }
 
-    /// The unnamed slots `operation`'s number could name, given the number order: each a way to
-    /// bind it before `decide` runs.
-    fn other_bindings(&self, operation: &Operation) -> Vec<Binding> {
+    /// The ways to tie the number `operation` names to a record before `decide` runs: each
+    /// unnamed slot that may carry it, given the number order, and last another point. A number
+    /// already placed, or an operation that names none, has the one way there is (`None`).
+    fn bindings(&self, operation: &Operation) -> Vec<Option<Binding>> {
         match operation {
             Operation::CancelApplication { number, .. }
             | Operation::CompleteApplication { number, .. }
             | Operation::RejectApplication { number, .. } => {
-                if self
-                    .applications
-                    .iter()
-                    .any(|slot| slot.number == Some(*number))
+                if self.named_application(*number).is_some()
+                    || self.applications_elsewhere.contains(number)
                 {
-                    return Vec::new();
+                    return vec![None];
                 }
                 (0..self.applications.len())
                     .filter(|slot| {
                         self.applications[*slot].number.is_none()
                             && self.application_number_fits(*slot, *number)
                     })
-                    .map(|slot| Binding::Application(slot, *number))
+                    .map(|slot| Some(Binding::Application(slot, *number)))
+                    .chain([Some(Binding::ApplicationElsewhere(*number))])
                     .collect()
             }
             Operation::JudgeStopOnBehalf { number, .. }
@@ -541,24 +635,22 @@ impl PointModel {
                 stop_on_behalf: number,
                 ..
             } => {
-                if self
-                    .requests
-                    .iter()
-                    .any(|slot| slot.number == Some(*number))
+                if self.named_request(*number).is_some() || self.requests_elsewhere.contains(number)
                 {
-                    return Vec::new();
+                    return vec![None];
                 }
                 (0..self.requests.len())
                     .filter(|slot| {
                         self.requests[*slot].number.is_none()
                             && self.request_number_fits(*slot, *number)
                     })
-                    .map(|slot| Binding::Request(slot, *number))
+                    .map(|slot| Some(Binding::Request(slot, *number)))
+                    .chain([Some(Binding::RequestElsewhere(*number))])
                     .collect()
             }
             Operation::LookUp { .. }
             | Operation::RegisterStopOnBehalf { .. }
-            | Operation::SubmitSwitchOut { .. } => Vec::new(),
+            | Operation::SubmitSwitchOut { .. } => vec![None],
         }
     }
 
@@ -804,6 +896,9 @@ impl PointModel {
                     "the answer names {number}, which is another application"
                 ))
             }
+            None if self.applications_elsewhere.contains(&number) => Err(format!(
+                "the answer names {number}, which an earlier answer showed is not on this point"
+            )),
             None if !self.application_number_fits(slot, number) => Err(format!(
                 "the answer names {number}, out of log order with the point's other applications"
             )),
@@ -829,6 +924,9 @@ impl PointModel {
                     "the answer names {number}, which is another request"
                 ))
             }
+            None if self.requests_elsewhere.contains(&number) => Err(format!(
+                "the answer names {number}, which an earlier answer showed is not on this point"
+            )),
             None if !self.request_number_fits(slot, number) => Err(format!(
                 "the answer names {number}, out of log order with the point's other requests"
             )),
@@ -839,8 +937,22 @@ impl PointModel {
         }
     }
 
-    /// The application named `number`: a named one, or else the first unnamed one that fits the
-    /// first preference any unnamed one fits (then named `number`).
+    fn named_application(&self, number: ApplicationNumber) -> Option<usize> {
+        self.applications
+            .iter()
+            .position(|slot| slot.number == Some(number))
+    }
+
+    fn named_request(&self, number: StopOnBehalfNumber) -> Option<usize> {
+        self.requests
+            .iter()
+            .position(|slot| slot.number == Some(number))
+    }
+
+    /// The application a look-up shows as `number`: the one named so, or else the first unnamed
+    /// one that fits the first preference any unnamed one fits (then named `number`). Everything
+    /// open is shown, so the numbers shown, in order, go to the unnamed open records in order:
+    /// the choice is forced, not a guess.
     fn resolve_application(
         &mut self,
         number: ApplicationNumber,
@@ -852,6 +964,9 @@ impl PointModel {
             .position(|slot| slot.number == Some(number))
         {
             return Some(slot);
+        }
+        if self.applications_elsewhere.contains(&number) {
+            return None;
         }
         let any: &dyn Fn(&ApplicationSlot) -> bool = &|_| true;
         for fits in preferences.iter().copied().chain([any]) {
@@ -868,7 +983,7 @@ impl PointModel {
         None
     }
 
-    /// Like [`PointModel::resolve_application`], trying each preference in turn.
+    /// Like [`World::resolve_application`], for the pending requests a look-up shows.
     fn resolve_request(
         &mut self,
         number: StopOnBehalfNumber,
@@ -880,6 +995,9 @@ impl PointModel {
             .position(|slot| slot.number == Some(number))
         {
             return Some(slot);
+        }
+        if self.requests_elsewhere.contains(&number) {
+            return None;
         }
         let any: &dyn Fn(&RequestSlot) -> bool = &|_| true;
         for fits in preferences.iter().copied().chain([any]) {
@@ -900,7 +1018,9 @@ impl PointModel {
             .position(|slot| slot.is_open() && slot.procedure == procedure)
     }
 
-    fn decide(&mut self, operation: &SpecOperation) -> Decision {
+    /// What the rules do with `operation` in this world. A number it names is the record named
+    /// so ([`World::bindings`] ties an unnamed one first), or else not on this point.
+    fn decide(&self, operation: &SpecOperation) -> Decision {
         let actor_retailer = operation.actor.retailer();
         match &operation.operation {
             Operation::LookUp { .. } => Decision::Refuse(Vec::new()),
@@ -939,15 +1059,7 @@ impl PointModel {
                 let Some(judge) = actor_retailer else {
                     return Decision::Refuse(vec!["not_permitted"]);
                 };
-                let Some(slot) = self.resolve_request(
-                    *number,
-                    &[
-                        &|slot: &RequestSlot| {
-                            slot.addressee == judge && slot.state == StopOnBehalfState::Registered
-                        },
-                        &|slot: &RequestSlot| slot.addressee == judge,
-                    ],
-                ) else {
+                let Some(slot) = self.named_request(*number) else {
                     return Decision::Refuse(vec!["stop_on_behalf_not_found"]);
                 };
                 let request = &self.requests[slot];
@@ -974,16 +1086,7 @@ impl PointModel {
                 let Some(requester) = actor_retailer else {
                     return Decision::Refuse(vec!["not_permitted"]);
                 };
-                let Some(slot) = self.resolve_request(
-                    *number,
-                    &[
-                        &|slot: &RequestSlot| {
-                            slot.requester == requester
-                                && slot.state == StopOnBehalfState::Registered
-                        },
-                        &|slot: &RequestSlot| slot.requester == requester,
-                    ],
-                ) else {
+                let Some(slot) = self.named_request(*number) else {
                     return Decision::Refuse(vec!["stop_on_behalf_not_found"]);
                 };
                 let request = &self.requests[slot];
@@ -1042,17 +1145,7 @@ impl PointModel {
                 if self.open_application(Procedure::SwitchIn).is_some() {
                     rules.push("open_application_exists");
                 }
-                let request = self.resolve_request(
-                    *stop_on_behalf,
-                    &[
-                        &|slot: &RequestSlot| {
-                            slot.requester == applicant
-                                && slot.state == StopOnBehalfState::Ok
-                                && !slot.used
-                        },
-                        &|slot: &RequestSlot| slot.requester == applicant,
-                    ],
-                );
+                let request = self.named_request(*stop_on_behalf);
                 match request.map(|slot| &self.requests[slot]) {
                     None => rules.push("stop_on_behalf_not_found"),
                     Some(request) => {
@@ -1098,16 +1191,7 @@ impl PointModel {
                 let Some(applicant) = actor_retailer else {
                     return Decision::Refuse(vec!["not_permitted"]);
                 };
-                let Some(slot) = self.resolve_application(
-                    *number,
-                    &[
-                        &|slot: &ApplicationSlot| {
-                            slot.applicant == applicant
-                                && slot.state == ApplicationState::AwaitingMatch
-                        },
-                        &|slot: &ApplicationSlot| slot.applicant == applicant,
-                    ],
-                ) else {
+                let Some(slot) = self.named_application(*number) else {
                     return Decision::Refuse(vec!["application_not_found"]);
                 };
                 let application = &self.applications[slot];
@@ -1143,10 +1227,7 @@ impl PointModel {
                     PartyId::Tso(_) => return Decision::Refuse(vec!["outside_area"]),
                     _ => return Decision::Refuse(vec!["not_permitted"]),
                 }
-                let Some(slot) = self.resolve_application(
-                    *number,
-                    &[&|slot: &ApplicationSlot| slot.state == ApplicationState::Matched],
-                ) else {
+                let Some(slot) = self.named_application(*number) else {
                     return Decision::Refuse(vec!["application_not_found"]);
                 };
                 if self.applications[slot].state != ApplicationState::Matched {
@@ -1281,36 +1362,54 @@ impl PointModel {
         }
     }
 
-    /// Places an operation whose answer was never seen: it takes effect as the rules say here.
-    fn invoke_unobserved(&mut self, operation: &SpecOperation) -> Outcome {
+    /// Places an operation whose answer was never seen: it takes effect as the rules say here,
+    /// in each way its number may be tied; also says, for reports, what it did in the first.
+    fn invoke_unobserved(&self, operation: &SpecOperation) -> (Vec<World>, String) {
         let Some(request_id) = operation.operation.request_id() else {
-            return Outcome::Unknown {
-                error: "a read placed here changes nothing".to_owned(),
-            };
+            return (
+                vec![self.clone()],
+                "a read placed here changes nothing".to_owned(),
+            );
         };
         let key = RequestKey {
             party: operation.actor.clone(),
             request_id: request_id.clone(),
         };
         if self.answers.contains_key(&key) {
-            return Outcome::Unknown {
-                error: "a retry placed here changes nothing".to_owned(),
-            };
+            return (
+                vec![self.clone()],
+                "a retry placed here changes nothing".to_owned(),
+            );
         }
         let content = operation.operation.content_without_request_id();
-        let answer = match self.decide(operation) {
-            Decision::Accept(effect) => self.apply(effect),
-            // Any of the rules may be the one the system answered with; a retry tells.
-            Decision::Refuse(rules) if !rules.is_empty() => Answer::Refused { rules },
-            Decision::Refuse(_) => {
-                return Outcome::Unknown {
-                    error: "nothing to place".to_owned(),
-                };
+        let mut worlds = Vec::new();
+        let mut text = None;
+        for binding in self.bindings(&operation.operation) {
+            let mut trial = self.clone();
+            if let Some(binding) = binding {
+                binding.bind(&mut trial);
             }
-        };
-        let text = format!("placed here: {}", self.describe_answer(&answer));
-        self.answers.insert(key, Remembered { content, answer });
-        Outcome::Unknown { error: text }
+            let answer = match trial.decide(operation) {
+                Decision::Accept(effect) => trial.apply(effect),
+                // Any of the rules may be the one the system answered with; a retry tells.
+                Decision::Refuse(rules) if !rules.is_empty() => Answer::Refused { rules },
+                Decision::Refuse(_) => {
+                    text.get_or_insert_with(|| "nothing to place".to_owned());
+                    worlds.push(trial);
+                    continue;
+                }
+            };
+            text.get_or_insert_with(|| format!("placed here: {}", trial.describe_answer(&answer)));
+            trial.answers.insert(
+                key.clone(),
+                Remembered {
+                    content: content.clone(),
+                    answer,
+                },
+            );
+            worlds.push(trial);
+        }
+        (worlds, text.unwrap_or_default())
     }
 }
 
@@ -1319,12 +1418,11 @@ impl SequentialSpec for PointModel {
     type Ret = Outcome;
 
     fn invoke(&mut self, operation: &SpecOperation) -> Outcome {
-        self.spend();
         self.invoke_unobserved(operation)
     }
 
     fn is_valid_step(&mut self, operation: &SpecOperation, outcome: &Outcome) -> bool {
-        self.spend() && self.step(operation, outcome).is_ok()
+        self.step(operation, outcome).is_ok()
     }
 }
 
