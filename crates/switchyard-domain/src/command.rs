@@ -104,7 +104,13 @@ impl Command {
     pub fn fingerprint(&self) -> String {
         let canonical = serde_json::to_vec(self).expect("commands always serialize");
         let digest = Sha256::digest(&canonical);
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(digest.len() * 2);
+        for byte in digest {
+            text.push(char::from(HEX[usize::from(byte >> 4)]));
+            text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        text
     }
 
     /// A short name for logs and metrics.
@@ -197,3 +203,29 @@ pub enum Accepted {
 
 /// The answer to a command: accepted, or refused by a rule.
 pub type Outcome = Result<Accepted, Rejection>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fingerprints are stored in request records and compared when a request id comes back, so
+    /// their text must never change: a retry after an upgrade would be taken for another command.
+    #[test]
+    fn a_fingerprint_is_the_lower_case_hex_sha256_of_the_canonical_json() {
+        assert_eq!(
+            Command::Tick.fingerprint(),
+            "4d2056aa0612bb0cd4f648d6f4265a28f756c9723c504f9052c3d192f068871d"
+        );
+        let command = Command::PublishNotice {
+            severity: Severity::Info,
+            title: ShortText::parse("maintenance").expect("valid"),
+            body: LongText::parse("tonight, 02:00 to 03:00").expect("valid"),
+        };
+        let canonical = serde_json::to_vec(&command).expect("serializes");
+        let expected: String = Sha256::digest(&canonical)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(command.fingerprint(), expected);
+    }
+}
