@@ -42,19 +42,96 @@ pub(crate) fn out_of_range(kind: &str, detail: impl Into<String>) -> ValueError 
     }
 }
 
-/// Implements `Display`, `FromStr` and string serde for a type with `parse` and `as_str`-like
-/// display, so every deserialized value passes the same validation as a constructed one.
+/// Longest text [`serialize_display`] formats on the stack; longer ones go through
+/// `collect_str`.
+const STACK_TEXT_MAX: usize = 128;
+
+/// Text formatted into a fixed buffer on the stack.
+struct StackText {
+    bytes: [u8; STACK_TEXT_MAX],
+    len: usize,
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        if end > STACK_TEXT_MAX {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Serializes `value`'s `Display` text, formatting it once and allocating nothing: postcard's
+/// `collect_str` formats twice (to count, then to copy), and records hold many identifiers.
+pub(crate) fn serialize_display<S, T>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    T: fmt::Display + ?Sized,
+{
+    let mut text = StackText {
+        bytes: [0; STACK_TEXT_MAX],
+        len: 0,
+    };
+    if fmt::Write::write_fmt(&mut text, format_args!("{value}")).is_ok()
+        && let Ok(text) = std::str::from_utf8(&text.bytes[..text.len])
+    {
+        return serializer.serialize_str(text);
+    }
+    serializer.collect_str(value)
+}
+
+/// Writes `prefix`, then `value` zero-padded to `width` digits (more if it needs them), without
+/// the formatting machinery: identifiers are displayed on every encode and every answer.
+pub(crate) fn write_padded(
+    formatter: &mut fmt::Formatter<'_>,
+    prefix: &str,
+    value: u64,
+    width: usize,
+) -> fmt::Result {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = at.min(digits.len() - width.min(digits.len()));
+    formatter.write_str(prefix)?;
+    formatter.write_str(std::str::from_utf8(&digits[start..]).map_err(|_| fmt::Error)?)
+}
+
+/// Implements `FromStr` and string serde for a type with `parse` and `Display` (or, given
+/// `as_str`, a text it holds), so every deserialized value passes the same validation as a
+/// constructed one.
 macro_rules! string_serde {
+    ($type:ty, as_str) => {
+        string_serde!(@parse $type);
+        impl Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
     ($type:ty) => {
+        string_serde!(@parse $type);
+        impl Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $crate::ids::serialize_display(self, serializer)
+            }
+        }
+    };
+    (@parse $type:ty) => {
         impl FromStr for $type {
             type Err = ValueError;
             fn from_str(text: &str) -> Result<Self, ValueError> {
                 Self::parse(text)
-            }
-        }
-        impl Serialize for $type {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
             }
         }
         impl<'de> Deserialize<'de> for $type {
@@ -137,7 +214,7 @@ impl Area {
 
 impl fmt::Display for Area {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{:02}", self.number())
+        write_padded(formatter, "", u64::from(self.number()), 2)
     }
 }
 string_serde!(Area);
@@ -190,7 +267,7 @@ impl fmt::Display for SupplyPointNumber {
         formatter.write_str(self.as_str())
     }
 }
-string_serde!(SupplyPointNumber);
+string_serde!(SupplyPointNumber, as_str);
 
 /// A retailer's registration code: `A` followed by four digits, e.g. `A0123`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,7 +302,7 @@ impl RetailerCode {
 
 impl fmt::Display for RetailerCode {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "A{:04}", self.0)
+        write_padded(formatter, "A", u64::from(self.0), 4)
     }
 }
 string_serde!(RetailerCode);
@@ -268,7 +345,7 @@ impl fmt::Display for OperatorId {
         formatter.write_str(&self.0)
     }
 }
-string_serde!(OperatorId);
+string_serde!(OperatorId, as_str);
 
 /// A participant of the switching system.
 ///
@@ -312,8 +389,8 @@ impl PartyId {
 impl fmt::Display for PartyId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PartyId::Retailer(code) => write!(formatter, "{code}"),
-            PartyId::Tso(area) => write!(formatter, "T{area}"),
+            PartyId::Retailer(code) => fmt::Display::fmt(code, formatter),
+            PartyId::Tso(area) => write_padded(formatter, "T", u64::from(area.number()), 2),
             PartyId::Operator(account) => write!(formatter, "op:{account}"),
         }
     }
@@ -374,7 +451,7 @@ macro_rules! serial_number {
 
         impl fmt::Display for $name {
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(formatter, concat!($prefix, "{:010}"), self.0)
+                write_padded(formatter, $prefix, self.0, 10)
             }
         }
         string_serde!($name);
@@ -432,7 +509,7 @@ macro_rules! bounded_text {
                 formatter.write_str(&self.0)
             }
         }
-        string_serde!($name);
+        string_serde!($name, as_str);
     };
 }
 
@@ -553,11 +630,72 @@ impl fmt::Display for EmailAddress {
         formatter.write_str(&self.0)
     }
 }
-string_serde!(EmailAddress);
+string_serde!(EmailAddress, as_str);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text forms are stored and sent everywhere: the fast paths must write exactly what
+    /// the padded format strings did, at both ends of every range.
+    #[test]
+    fn identifiers_keep_their_text_at_the_ends_of_their_ranges() {
+        let cases: Vec<(String, String)> = vec![
+            (
+                RetailerCode::from_number(0).unwrap().to_string(),
+                "A0000".into(),
+            ),
+            (
+                RetailerCode::from_number(9999).unwrap().to_string(),
+                "A9999".into(),
+            ),
+            (
+                ApplicationNumber::new(1).unwrap().to_string(),
+                "AP0000000001".into(),
+            ),
+            (
+                StopOnBehalfNumber::new(StopOnBehalfNumber::MAX)
+                    .unwrap()
+                    .to_string(),
+                "SB9999999999".into(),
+            ),
+            (
+                NoticeNumber::new(1_234_567).unwrap().to_string(),
+                "NT0001234567".into(),
+            ),
+            (Area::Hokkaido.to_string(), "01".into()),
+            (Area::Okinawa.to_string(), "10".into()),
+            (PartyId::Tso(Area::Kansai).to_string(), "T06".into()),
+            (crate::Date::MIN.to_string(), "2000-01-01".into()),
+            (crate::Date::MAX.to_string(), "2199-12-31".into()),
+        ];
+        for (shown, expected) in cases {
+            assert_eq!(shown, expected);
+        }
+        let party = PartyId::Retailer(RetailerCode::from_number(42).unwrap());
+        assert_eq!(serde_json::to_string(&party).unwrap(), "\"A0042\"");
+        let date = crate::Date::parse("2026-12-07").unwrap();
+        assert_eq!(serde_json::to_string(&date).unwrap(), "\"2026-12-07\"");
+    }
+
+    /// Text longer than the stack buffer still serializes, through `collect_str`.
+    #[test]
+    fn a_long_display_text_serializes_whole() {
+        struct Long;
+        impl fmt::Display for Long {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(&"x".repeat(STACK_TEXT_MAX + 1))
+            }
+        }
+        struct Wrapper;
+        impl Serialize for Wrapper {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serialize_display(&Long, serializer)
+            }
+        }
+        let text: String = serde_json::from_str(&serde_json::to_string(&Wrapper).unwrap()).unwrap();
+        assert_eq!(text.len(), STACK_TEXT_MAX + 1);
+    }
 
     /// Supply point numbers accept exactly 22 digits with an area prefix 01..10, nothing else.
     #[test]

@@ -51,7 +51,7 @@ impl RequestKey {
 
 impl Serialize for RequestKey {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        crate::ids::serialize_display(self, serializer)
     }
 }
 

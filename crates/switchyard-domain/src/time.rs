@@ -146,7 +146,10 @@ impl Date {
 impl fmt::Display for Date {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (year, month, day) = self.ymd();
-        write!(formatter, "{year:04}-{month:02}-{day:02}")
+        // 2000..=2199 by construction, so every part is a fixed number of digits.
+        crate::ids::write_padded(formatter, "", u64::from(year.unsigned_abs()), 4)?;
+        crate::ids::write_padded(formatter, "-", u64::from(month), 2)?;
+        crate::ids::write_padded(formatter, "-", u64::from(day), 2)
     }
 }
 
@@ -159,7 +162,7 @@ impl FromStr for Date {
 
 impl Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        crate::ids::serialize_display(self, serializer)
     }
 }
 
