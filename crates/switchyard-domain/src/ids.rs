@@ -390,7 +390,10 @@ impl fmt::Display for PartyId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PartyId::Retailer(code) => fmt::Display::fmt(code, formatter),
-            PartyId::Tso(area) => write_padded(formatter, "T", u64::from(area.number()), 2),
+            PartyId::Tso(area) => {
+                formatter.write_str("T")?;
+                fmt::Display::fmt(area, formatter)
+            }
             PartyId::Operator(account) => write!(formatter, "op:{account}"),
         }
     }

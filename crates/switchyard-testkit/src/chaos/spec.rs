@@ -589,11 +589,7 @@ impl World {
         }
         let mut worlds = Vec::new();
         let mut error = None;
-        for binding in self.bindings(&operation.operation) {
-            let mut trial = self.clone();
-            if let Some(binding) = binding {
-                binding.bind(&mut trial);
-            }
+        for mut trial in self.tied(&operation.operation) {
             match trial.decide_and_check(operation, outcome, &key) {
                 Ok(()) => worlds.push(trial),
                 Err(reason) => {
@@ -607,10 +603,27 @@ impl World {
         }
     }
 
-    /// The ways to tie the number `operation` names to a record before `decide` runs: each
-    /// unnamed slot that may carry it, given the number order, and last another point. A number
-    /// already placed, or an operation that names none, has the one way there is (`None`).
-    fn bindings(&self, operation: &Operation) -> Vec<Option<Binding>> {
+    /// This world once for each way to tie the number `operation` names to a record before
+    /// `decide` runs (see [`World::bindings`]); just this world when there is no choice.
+    fn tied(&self, operation: &Operation) -> Vec<World> {
+        let bindings = self.bindings(operation);
+        if bindings.is_empty() {
+            return vec![self.clone()];
+        }
+        bindings
+            .into_iter()
+            .map(|binding| {
+                let mut world = self.clone();
+                binding.bind(&mut world);
+                world
+            })
+            .collect()
+    }
+
+    /// The ways to tie the number `operation` names to a record: each unnamed slot that may
+    /// carry it, given the number order, and last another point. None for a number already
+    /// placed, or an operation that names none.
+    fn bindings(&self, operation: &Operation) -> Vec<Binding> {
         match operation {
             Operation::CancelApplication { number, .. }
             | Operation::CompleteApplication { number, .. }
@@ -618,15 +631,15 @@ impl World {
                 if self.named_application(*number).is_some()
                     || self.applications_elsewhere.contains(number)
                 {
-                    return vec![None];
+                    return Vec::new();
                 }
                 (0..self.applications.len())
                     .filter(|slot| {
                         self.applications[*slot].number.is_none()
                             && self.application_number_fits(*slot, *number)
                     })
-                    .map(|slot| Some(Binding::Application(slot, *number)))
-                    .chain([Some(Binding::ApplicationElsewhere(*number))])
+                    .map(|slot| Binding::Application(slot, *number))
+                    .chain([Binding::ApplicationElsewhere(*number)])
                     .collect()
             }
             Operation::JudgeStopOnBehalf { number, .. }
@@ -637,20 +650,20 @@ impl World {
             } => {
                 if self.named_request(*number).is_some() || self.requests_elsewhere.contains(number)
                 {
-                    return vec![None];
+                    return Vec::new();
                 }
                 (0..self.requests.len())
                     .filter(|slot| {
                         self.requests[*slot].number.is_none()
                             && self.request_number_fits(*slot, *number)
                     })
-                    .map(|slot| Some(Binding::Request(slot, *number)))
-                    .chain([Some(Binding::RequestElsewhere(*number))])
+                    .map(|slot| Binding::Request(slot, *number))
+                    .chain([Binding::RequestElsewhere(*number)])
                     .collect()
             }
             Operation::LookUp { .. }
             | Operation::RegisterStopOnBehalf { .. }
-            | Operation::SubmitSwitchOut { .. } => vec![None],
+            | Operation::SubmitSwitchOut { .. } => Vec::new(),
         }
     }
 
@@ -1019,7 +1032,7 @@ impl World {
     }
 
     /// What the rules do with `operation` in this world. A number it names is the record named
-    /// so ([`World::bindings`] ties an unnamed one first), or else not on this point.
+    /// so ([`World::tied`] ties an unnamed one first), or else not on this point.
     fn decide(&self, operation: &SpecOperation) -> Decision {
         let actor_retailer = operation.actor.retailer();
         match &operation.operation {
@@ -1384,11 +1397,7 @@ impl World {
         let content = operation.operation.content_without_request_id();
         let mut worlds = Vec::new();
         let mut text = None;
-        for binding in self.bindings(&operation.operation) {
-            let mut trial = self.clone();
-            if let Some(binding) = binding {
-                binding.bind(&mut trial);
-            }
+        for mut trial in self.tied(&operation.operation) {
             let answer = match trial.decide(operation) {
                 Decision::Accept(effect) => trial.apply(effect),
                 // Any of the rules may be the one the system answered with; a retry tells.
